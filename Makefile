@@ -1,0 +1,38 @@
+# Every target creates the virtualenv it needs; nothing must be installed by hand.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+OUT ?= out/demo
+
+.PHONY: venv demo test lint typecheck unit sysdeps bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev,spark]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## The main job: simulate the default world, analyse it, write out/demo/report.html
+demo: $(STAMP)
+	$(BIN)/seemingly study --out $(OUT)
+
+## Lint, type-check and the whole test suite (browser and Spark tests included)
+test: $(STAMP) sysdeps
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy src
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+sysdeps:
+	bash scripts/install-system-deps.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not slow and not spark and not browser"
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
