@@ -1,0 +1,29 @@
+"""Shared, seeded fixtures. Files go to tmp_path; nothing here downloads anything."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir() -> Path | None:
+    """The workplace's ../shared/data folder (or $SEEMINGLY_SHARED_DATA), None when absent."""
+    env = os.environ.get("SEEMINGLY_SHARED_DATA")
+    candidates = [Path(env)] if env else []
+    candidates.append(REPO.parent / "shared" / "data")
+    for c in candidates:
+        if c.is_dir():
+            return c
+    return None
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = shared_data_dir()
+    if path is None:
+        pytest.skip("../shared/data is absent (a user's clone does not have it)")
+    return path
