@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["LabelSettings", "AnalysisSettings"]
+__all__ = ["LabelSettings", "HypothesisSettings", "AnalysisSettings", "IngestSettings"]
 
 
 class LabelSettings(BaseModel):
@@ -19,6 +19,36 @@ class LabelSettings(BaseModel):
     tie: Literal["not_relevant", "relevant"] = "not_relevant"
 
 
+class HypothesisSettings(BaseModel):
+    """Knobs of the hypothesis tests (issue 4); every exclusion rule is one of these."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    short_max: int = Field(default=2, ge=1, description="<= this many tokens: 'short' query")
+    long_min: int = Field(default=6, ge=2, description=">= this many tokens: 'long' query")
+    min_relevant_priced: int = Field(
+        default=1, ge=1, description="priced judged-relevant products a query needs (price factor)"
+    )
+    copurchase_basket: Literal["order", "user_window"] = Field(
+        default="order", description="bought together: in one order, or in one user's window"
+    )
+    copurchase_window_days: float = Field(
+        default=30.0, gt=0, description="per-user tumbling window (basket='user_window')"
+    )
+    semantic_backend: Literal["tfidf", "embeddings"] = "tfidf"
+    alpha: float = Field(default=0.05, gt=0, lt=1, description="family-wise level (Holm)")
+    curve_bins: int = Field(default=8, ge=2, le=50, description="quantile bins per curve")
+    # Continuous factors are rounded to these steps before offers are aggregated to covariate
+    # patterns; the steps are far below each factor's spread, so the fit barely moves.
+    round_popularity: float = Field(default=0.5, gt=0, description="percentile points (curves)")
+    round_popularity_log2: float = Field(default=0.01, gt=0, description="log2(1 + purchases)")
+    round_price: float = Field(default=0.02, gt=0, description="log2 price ratio")
+    round_semantic: float = Field(default=0.005, gt=0, description="cosine similarity")
+    round_copurchase: float = Field(default=0.02, gt=0, description="log2(1 + lift)")
+    flexible_categories: tuple[str, ...] = Field(default=("toys", "digital"))
+    strict_categories: tuple[str, ...] = Field(default=("beauty", "grocery"))
+
+
 class AnalysisSettings(BaseModel):
     """Knobs of the analysis; defaults are the documented ones."""
 
@@ -28,3 +58,13 @@ class AnalysisSettings(BaseModel):
     min_offers: int = Field(5, ge=1, description="offers a (query, product) pair needs to be used as a level")
     confidence: float = Field(0.95, gt=0, lt=1)
     seed: int = 7
+    hypotheses: HypothesisSettings = HypothesisSettings()
+
+
+class IngestSettings(BaseModel):
+    """Resource limits for the DuckDB engine while ingesting (None = DuckDB's default)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    memory_limit: str | None = Field(default=None, description="e.g. '4GB'")
+    threads: int | None = Field(default=None, ge=1)

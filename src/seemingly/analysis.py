@@ -1,0 +1,119 @@
+"""Assemble results.json: a sequence of block builders run over one store.
+
+Each builder takes a :class:`Context` and returns the JSON-ready block, or None to leave the
+block out; a builder that cannot run (a table is missing) says why in ``ctx.warnings``.
+Later stages register their blocks in :data:`BLOCKS` (hypotheses, strategies, tradeoff).
+The ``data`` block is built last so it carries every warning the other blocks raised.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from seemingly.config import AnalysisSettings
+from seemingly.contract import CONTRACT_VERSION
+
+__all__ = ["analyze", "write_results", "BLOCKS"]
+
+
+@dataclass
+class Context:
+    """What every block builder sees; ``warnings`` collects what was skipped and why."""
+
+    store: Any
+    settings: AnalysisSettings
+    warnings: list[str] = field(default_factory=list)
+
+    def require(self, block: str, *tables: str) -> bool:
+        """True when the store has ``tables``; otherwise record why ``block`` is skipped."""
+        missing = [t for t in tables if not self.store.has(t)]
+        if missing:
+            self.warnings.append(
+                f"{block}: skipped, the data has no {' and no '.join(missing)} table "
+                f"(add {', '.join(m + '.parquet' for m in missing)} to analyse it)"
+            )
+        return not missing
+
+
+def _overview(ctx: Context) -> dict[str, Any] | None:
+    from seemingly.measures import overview
+
+    # Without offers or judgments the levels come out null, but agreement is still reported.
+    ctx.require("overview purchase/engagement levels", "offers", "judgments")
+    return overview(ctx.store, ctx.settings).to_dict()
+
+
+def _data(ctx: Context) -> dict[str, Any] | None:
+    from seemingly.measures import data_summary
+
+    d = data_summary(ctx.store, ctx.settings).to_dict()
+    d["warnings"] = [*d["warnings"], *ctx.warnings]
+    return d
+
+
+Builder = Callable[[Context], "dict[str, Any] | None"]
+
+# Block name -> builder, run in this order ("data" last, see module docstring).
+BLOCKS: dict[str, Builder] = {
+    "overview": _overview,
+    "data": _data,
+}
+
+
+def analyze(store: Any, settings: AnalysisSettings | None = None) -> dict[str, Any]:
+    """Run every registered block over ``store`` and return the results.json dict.
+
+    Examples
+    --------
+    >>> results = analyze(open_store("work/store.duckdb"))  # doctest: +SKIP
+    >>> results["overview"]["purchase_level"]["irrelevant"]["value"]  # doctest: +SKIP
+    """
+    ctx = Context(store, settings or AnalysisSettings())
+    results: dict[str, Any] = {"contract_version": CONTRACT_VERSION}
+    for name, build in BLOCKS.items():
+        block = build(ctx)
+        if block is not None:
+            results[name] = block
+    # Keep the contract's key order: contract_version, data, then the analysis blocks.
+    order = ["contract_version", "data"]
+    return {k: results[k] for k in order if k in results} | {
+        k: v for k, v in results.items() if k not in order
+    }
+
+
+def _jsonable(x: Any) -> Any:
+    """Turn numpy scalars/arrays, tuples and NaN/inf into plain JSON values (NaN -> null)."""
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return [_jsonable(v) for v in x.tolist()]
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if hasattr(x, "to_dict") and callable(x.to_dict):
+        return _jsonable(x.to_dict())
+    if isinstance(x, Path):
+        return str(x)
+    return x
+
+
+def write_results(results: dict[str, Any], out_dir: str | os.PathLike[str]) -> Path:
+    """Write ``out_dir/results.json`` (atomically) and return its path."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "results.json"
+    tmp = out / f".results.json.tmp-{os.getpid()}"
+    tmp.write_text(json.dumps(_jsonable(results), indent=2, allow_nan=False) + "\n")
+    os.replace(tmp, path)
+    return path

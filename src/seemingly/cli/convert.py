@@ -1,0 +1,63 @@
+"""``seemingly convert FORMAT SOURCE OUT_DIR``: public data sets -> contract tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from seemingly.adapters.registry import FORMATS
+from seemingly.adapters.report import DATASET_FILE, REPORT_FILE, ConversionReport
+from seemingly.cli.app import app
+
+__all__ = ["convert_command"]
+
+_FORMAT_HELP = "; ".join(f"{name}: {a.summary}" for name, a in FORMATS.items())
+
+
+def render(report: ConversionReport) -> Table:
+    """The report as one Rich table: read, written, dropped (per reason), nulls, labels."""
+    table = Table(title=f"seemingly convert {report.format}: {report.source} -> {report.out_dir}")
+    table.add_column("what")
+    table.add_column("name")
+    table.add_column("rows", justify="right")
+    for name, n in report.rows_read.items():
+        table.add_row("read", name, f"{n:,}")
+    for name, n in report.rows_written.items():
+        table.add_row("written", name, f"{n:,}")
+    for d in report.dropped:
+        table.add_row("dropped", f"{d.source} -> {d.table}: {d.reason}", f"{d.rows:,}")
+    for name, counts in report.nulls.items():
+        for column, n in counts.items():
+            table.add_row("null", f"{name}.{column}", f"{n:,}")
+    if report.labels is not None:
+        settings = ", ".join(f"{k}={v}" for k, v in report.labels.settings().items())
+        flag = "" if report.labels.mapping_confirmed else " (label mapping UNCONFIRMED)"
+        table.add_row("labels", f"{report.labels.scale}; recommended {settings}{flag}", "")
+    return table
+
+
+@app.command("convert")
+def convert_command(
+    format: str = typer.Argument(..., metavar="FORMAT", help=f"data set format. {_FORMAT_HELP}"),
+    source: Path = typer.Argument(..., help="folder holding the data set's files (or its file)"),
+    out_dir: Path = typer.Argument(..., help="folder to write the contract tables to"),
+    locale: str | None = typer.Option(None, help="esci only: product locale (default us)"),
+    force: bool = typer.Option(False, help="replace tables already in OUT_DIR"),
+) -> None:
+    """Convert a public data set into contract tables (Parquet) plus conversion.json and
+    dataset.json (the recommended label settings)."""
+    from seemingly.adapters import convert
+
+    console = Console()
+    try:
+        report = convert(format, source, out_dir, force=force, locale=locale)
+    except (ValueError, FileNotFoundError, FileExistsError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(code=2) from exc
+    console.print(render(report))
+    for note in report.notes:
+        console.print(f"- {note}")
+    console.print(f"wrote {out_dir / REPORT_FILE} and {out_dir / DATASET_FILE}")

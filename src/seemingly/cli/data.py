@@ -1,0 +1,136 @@
+"""``seemingly validate | ingest | analyze``: check data, build the store, write results.json."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from seemingly.cli.app import app
+
+_DATA_HELP = "folder of contract tables (products.*, offers.*, ...) or a DuckDB store file"
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    """Print a user-caused error without a traceback; exit code 1."""
+    typer.echo(f"error: {exc}", err=True)
+    return typer.Exit(code=1)
+
+
+def _print_report(report: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from seemingly.store import RULES
+
+    table = Table(title=f"Data contract check: {report.source}")
+    for col in ("table", "files", "read", "accepted", "quarantined", "reasons"):
+        table.add_column(
+            col, justify="right" if col in ("read", "accepted", "quarantined") else "left"
+        )
+    for name, t in report.tables.items():
+        reasons = "\n".join(f"{r}: {n:,}" for r, n in t.rules.items()) or "-"
+        files = ", ".join(t.files) if len(t.files) <= 3 else f"{len(t.files)} files"
+        table.add_row(name, files, f"{t.read:,}", f"{t.accepted:,}", f"{t.quarantined:,}", reasons)
+    console = Console()
+    console.print(table)
+    used = sorted({r for t in report.tables.values() for r in t.rules})
+    for r in used:
+        console.print(f"  {r}: {RULES.get(r, '')}")
+    for w in report.warnings:
+        console.print(f"[yellow]warning:[/yellow] {w}")
+
+
+@app.command("validate")
+def validate_cmd(
+    data: Path = typer.Argument(..., help=_DATA_HELP),
+    as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+) -> None:
+    """Check DATA against the data contract; rows that break a rule are counted, not fatal.
+
+    Exit code 0 when the data can be ingested, 1 on a structural (hard) error.
+    """
+    from seemingly.errors import ContractError
+    from seemingly.store import validate
+
+    try:
+        report = validate(data)
+    except (ContractError, FileNotFoundError) as exc:
+        raise _fail(exc) from None
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        _print_report(report)
+
+
+@app.command("ingest")
+def ingest_cmd(
+    data: Path = typer.Argument(..., help=_DATA_HELP),
+    db: Path = typer.Option(..., "--db", help="store file to write (replaced only on success)"),
+    as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+) -> None:
+    """Validate DATA and write the accepted rows and the quarantine into a DuckDB store."""
+    from rich.console import Console
+
+    from seemingly.errors import ContractError
+    from seemingly.store import ingest
+
+    start = time.perf_counter()
+    try:
+        with Console(stderr=True).status(f"ingesting {data} ..."):
+            report = ingest(data, db)
+    except (ContractError, FileNotFoundError) as exc:
+        raise _fail(exc) from None
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    _print_report(report)
+    typer.echo(f"store written to {db} in {time.perf_counter() - start:.1f} s")
+
+
+@app.command("analyze")
+def analyze_cmd(
+    data: Path = typer.Argument(..., help=_DATA_HELP),
+    out: Path = typer.Option(..., "--out", help="folder for results.json (and store.duckdb)"),
+    min_offers: int | None = typer.Option(
+        None, "--min-offers", min=1, help="offers a (query, product) needs to count as a level"
+    ),
+    relevant_at: float | None = typer.Option(
+        None, "--relevant-at", help="numeric grade from which a judgment is relevant (default 1)"
+    ),
+) -> None:
+    """Ingest DATA (a folder) or open it (a store file), measure, and write OUT/results.json."""
+    from rich.console import Console
+
+    from seemingly.analysis import analyze, write_results
+    from seemingly.config import AnalysisSettings, LabelSettings
+    from seemingly.errors import ContractError
+    from seemingly.store.core import Store
+
+    base = AnalysisSettings()
+    updates: dict[str, Any] = {}
+    if min_offers is not None:
+        updates["min_offers"] = min_offers
+    if relevant_at is not None:
+        updates["labels"] = LabelSettings(
+            **{**base.labels.model_dump(), "relevant_at": relevant_at}
+        )
+    settings = AnalysisSettings(**{**base.model_dump(), **updates})
+    console = Console(stderr=True)
+    start = time.perf_counter()
+    try:
+        with console.status(f"reading {data} ..."):
+            store = Store.for_data(data, out)
+        t_ingest = time.perf_counter() - start
+        with store, console.status("measuring ..."):
+            results = analyze(store, settings)
+        path = write_results(results, out)
+    except (ContractError, FileNotFoundError) as exc:
+        raise _fail(exc) from None
+    total = time.perf_counter() - start
+    typer.echo(
+        f"wrote {path} in {total:.1f} s (store {t_ingest:.1f} s, analysis {total - t_ingest:.1f} s)"
+    )

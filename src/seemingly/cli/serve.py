@@ -1,0 +1,38 @@
+"""``seemingly serve``: serve a trained model directory over HTTP."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from seemingly.cli.app import app
+
+__all__ = ["serve"]
+
+
+@app.command("serve")
+def serve(
+    model: Annotated[
+        Path, typer.Option("--model", help="model directory written by `seemingly train`")
+    ],
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="port to bind")] = 8000,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+) -> None:
+    """Serve MODEL over HTTP: POST /v1/rank, GET /v1/model, GET /healthz, /docs."""
+    import uvicorn
+
+    from seemingly.errors import ModelArtifactError
+    from seemingly.serve import create_app, load_model
+
+    # Verify the model before binding the port: a corrupt or mismatched directory must stop
+    # the command with the reason, not leave a half-started server.
+    try:
+        loaded = load_model(model)
+    except (ModelArtifactError, FileNotFoundError) as exc:
+        typer.echo(f"error: cannot serve {model}: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
+    typer.echo(f"serving {model} on http://{host}:{port} (docs at /docs)", err=True)
+    uvicorn.run(create_app(model, preloaded=loaded), host=host, port=port, log_level=log_level)

@@ -1,0 +1,374 @@
+"""Ranking-time features: one code path for offline training, evaluation and the service.
+
+Every feature uses only what is known when a ranking is made: the query, the candidate set,
+catalog text statistics, and product / pair / user statistics from a *snapshot* taken over a
+window before the evaluation period (:class:`FeatureSnapshot`). The snapshot is saved into a
+model directory as small JSON / Parquet files, so the service computes exactly the same values.
+
+>>> snap = FeatureSnapshot.from_catalog(pd.DataFrame({"product_id": ["a", "b"],
+...     "title": ["red toy car", "blue mug"], "category": ["toys", "home"], "price": [5.0, 9.0]}))
+>>> rows = pd.DataFrame({"query": ["toy car", "toy car"], "product_id": ["a", "b"]})
+>>> f = compute_features(rows, snap)
+>>> bool(f.loc[0, "bm25"] > f.loc[1, "bm25"])
+True
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.preprocessing import normalize
+
+__all__ = ["FEATURE_NAMES", "FeatureSnapshot", "compute_features"]
+
+FEATURE_NAMES: tuple[str, ...] = (
+    "query_length",
+    "bm25",
+    "tfidf_cosine",
+    "char_cosine",
+    "query_coverage",
+    "text_rank",
+    "semantic_relation",
+    "copurchase_relation",
+    "copurchase_max",
+    "price_log",
+    "price_relative",
+    "popularity",
+    "popularity_pct",
+    "purchase_rate",
+    "engagement_rate",
+    "category",
+    "brand_match",
+    "type_match",
+    "user_bought_product",
+    "user_bought_brand",
+)
+CATEGORICAL: tuple[str, ...] = ("category",)
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+_BM25_K1, _BM25_B = 1.2, 0.75  # the usual Robertson/Lucene defaults
+_TOP_ANCHORS = 3  # how many best text matches stand in for "the relevant products"
+_RATE_PRIOR = 20.0  # pseudo-offers that shrink a product's historical rate to the global one
+
+
+def _tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text.casefold())
+
+
+def _product_text(df: pd.DataFrame) -> pd.Series:
+    """Descriptive text of a product: title, type and brand (as the semantic relation uses)."""
+    parts = [df["title"].fillna("").astype(str)]
+    for col in ("product_type", "brand"):
+        if col in df:
+            parts.append(df[col].fillna("").astype(str))
+    out = parts[0]
+    for p in parts[1:]:
+        out = out + " " + p
+    return out
+
+
+@dataclass(frozen=True)
+class _IdfSpace:
+    """Vocabulary + inverse document frequencies of one analyzer, fitted on the catalog."""
+
+    analyzer: str  # "word" or "char_wb"
+    vocabulary: dict[str, int]
+    idf: np.ndarray
+    avgdl: float
+
+    def _vectorizer(self) -> CountVectorizer:
+        if self.analyzer == "word":
+            return CountVectorizer(tokenizer=_tokens, lowercase=False, token_pattern=None,
+                                   vocabulary=self.vocabulary)
+        return CountVectorizer(analyzer="char_wb", ngram_range=(3, 4), lowercase=True,
+                               vocabulary=self.vocabulary)
+
+    def counts(self, texts: list[str]) -> sp.csr_matrix:
+        return sp.csr_matrix(self._vectorizer().transform(texts), dtype=np.float64)
+
+    def tfidf(self, texts: list[str]) -> sp.csr_matrix:
+        c = self.counts(texts)
+        c.data = np.log1p(c.data)  # sublinear tf: repeated words in titles matter less
+        return normalize(c @ sp.diags(self.idf), norm="l2", copy=False).tocsr()
+
+    @classmethod
+    def fit(cls, texts: list[str], analyzer: str) -> _IdfSpace:
+        base = _IdfSpace(analyzer, {}, np.zeros(0), 1.0)
+        vec = base._vectorizer()
+        vec.vocabulary = None
+        counts = vec.fit_transform(texts)
+        n = counts.shape[0]
+        df = np.asarray((counts > 0).sum(axis=0)).ravel()
+        # BM25's idf (always positive variant), also used to weight the TF-IDF vectors
+        idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        avgdl = float(counts.sum() / max(n, 1))
+        vocab = {str(k): int(v) for k, v in vec.vocabulary_.items()}
+        return cls(analyzer, vocab, idf, max(avgdl, 1e-9))
+
+    def to_json(self) -> dict:
+        return {"analyzer": self.analyzer, "vocabulary": self.vocabulary,
+                "idf": [float(x) for x in self.idf], "avgdl": self.avgdl}
+
+    @classmethod
+    def from_json(cls, d: dict) -> _IdfSpace:
+        return cls(d["analyzer"], dict(d["vocabulary"]), np.asarray(d["idf"], float),
+                   float(d["avgdl"]))
+
+
+@dataclass(frozen=True)
+class FeatureSnapshot:
+    """Everything features need besides the candidates: catalog text statistics and
+    statistics from a window strictly before the period a model is evaluated on.
+
+    Attributes
+    ----------
+    words, chars : IDF spaces (word tokens; character 3-4-grams) fitted on catalog titles.
+    products : one row per product_id: purchases, engagements, offers (in offers of the
+        window) and popularity (all purchases in the window, offers + orders).
+    copurchase : product_a, product_b, lift (both orders of each pair).
+    history : user_id, product_id, brand of purchases in the window.
+    categories : category names; the feature is the index in this tuple (-1 unknown).
+    """
+
+    words: _IdfSpace
+    chars: _IdfSpace
+    products: pd.DataFrame = field(repr=False)
+    copurchase: pd.DataFrame = field(repr=False)
+    history: pd.DataFrame = field(repr=False)
+    categories: tuple[str, ...] = ()
+    catalog: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+
+    @classmethod
+    def from_catalog(
+        cls,
+        catalog: pd.DataFrame,
+        *,
+        product_stats: pd.DataFrame | None = None,
+        copurchase: pd.DataFrame | None = None,
+        history: pd.DataFrame | None = None,
+    ) -> FeatureSnapshot:
+        """Build a snapshot from the products table and (optional) window statistics."""
+        titles = catalog["title"].fillna("").astype(str).tolist()
+        stats = product_stats if product_stats is not None else pd.DataFrame(
+            {"product_id": pd.Series(dtype=str), "purchases": pd.Series(dtype=float),
+             "engagements": pd.Series(dtype=float), "offers": pd.Series(dtype=float)})
+        if "popularity" not in stats:
+            stats = stats.assign(popularity=stats["purchases"])
+        cp = copurchase if copurchase is not None else pd.DataFrame(
+            {"product_a": pd.Series(dtype=str), "product_b": pd.Series(dtype=str),
+             "lift": pd.Series(dtype=float)})
+        hist = history if history is not None else pd.DataFrame(
+            {"user_id": pd.Series(dtype=str), "product_id": pd.Series(dtype=str),
+             "brand": pd.Series(dtype=str)})
+        cats = tuple(sorted(catalog["category"].fillna("unknown").astype(str).unique()))
+        keep = [c for c in ("product_id", "title", "category", "price", "brand",
+                            "product_type") if c in catalog]
+        return cls(_IdfSpace.fit(titles, "word"), _IdfSpace.fit(titles, "char_wb"),
+                   stats[["product_id", "purchases", "engagements", "offers", "popularity"]].copy(),
+                   cp[["product_a", "product_b", "lift"]].copy(),
+                   hist[["user_id", "product_id", "brand"]].copy(), cats,
+                   catalog[keep].reset_index(drop=True))
+
+    # -- persistence: JSON + Parquet only, never pickle -------------------------------------
+    FILES = ("text.json", "product_stats.parquet", "copurchase.parquet", "history.parquet",
+             "catalog.parquet")
+
+    def save(self, directory: Path) -> list[Path]:
+        directory.mkdir(parents=True, exist_ok=True)
+        text = {"words": self.words.to_json(), "chars": self.chars.to_json(),
+                "categories": list(self.categories)}
+        (directory / "text.json").write_text(json.dumps(text))
+        self.products.to_parquet(directory / "product_stats.parquet", index=False)
+        self.copurchase.to_parquet(directory / "copurchase.parquet", index=False)
+        self.history.to_parquet(directory / "history.parquet", index=False)
+        self.catalog.to_parquet(directory / "catalog.parquet", index=False)
+        return [directory / f for f in self.FILES]
+
+    @classmethod
+    def load(cls, directory: Path) -> FeatureSnapshot:
+        text = json.loads((directory / "text.json").read_text())
+        return cls(_IdfSpace.from_json(text["words"]), _IdfSpace.from_json(text["chars"]),
+                   pd.read_parquet(directory / "product_stats.parquet"),
+                   pd.read_parquet(directory / "copurchase.parquet"),
+                   pd.read_parquet(directory / "history.parquet"),
+                   tuple(text["categories"]), pd.read_parquet(directory / "catalog.parquet"))
+
+
+def _bm25(space: _IdfSpace, queries: list[str], docs: list[str]) -> np.ndarray:
+    """Row-wise BM25 (Lucene variant, as bm25s method="lucene") of queries[i] against
+    docs[i] with the catalog's idf and average length."""
+    q = space.counts(queries)
+    q.data[:] = 1.0  # a repeated query word counts once
+    d = space.counts(docs)
+    dl = np.asarray(d.sum(axis=1)).ravel()
+    norm = _BM25_K1 * (1 - _BM25_B + _BM25_B * dl / space.avgdl)
+    d = d.tocoo()
+    tf = d.data
+    sat = tf / (tf + norm[d.row])  # Lucene's form: no (k1 + 1) factor, same ranking
+    w = sp.csr_matrix((sat * space.idf[d.col], (d.row, d.col)), shape=d.shape)
+    return np.asarray(w.multiply(q).sum(axis=1)).ravel()
+
+
+def _rowwise_cosine(a: sp.csr_matrix, b: sp.csr_matrix) -> np.ndarray:
+    return np.asarray(a.multiply(b).sum(axis=1)).ravel()
+
+
+def _with_product_columns(rows: pd.DataFrame, snap: FeatureSnapshot) -> pd.DataFrame:
+    """Fill title/category/price/brand/product_type from the catalog where rows lack them."""
+    out = rows.copy()
+    cols = ("title", "category", "price", "brand", "product_type")
+    missing = [c for c in cols if c not in out]
+    if missing and len(snap.catalog):
+        cat = snap.catalog.set_index("product_id")
+        for c in missing:
+            if c in cat:
+                out[c] = out["product_id"].map(cat[c])
+    for c in cols:
+        if c not in out:
+            out[c] = np.nan if c == "price" else None
+    out["title"] = out["title"].fillna("").astype(str)
+    out["price"] = pd.to_numeric(out["price"], errors="coerce")
+    return out
+
+
+def _pair_features(df: pd.DataFrame, snap: FeatureSnapshot, text: sp.csr_matrix) -> pd.DataFrame:
+    """Relation of each candidate to the other candidates of its query: semantic similarity
+    to the best text matches (a stand-in for the relevant products, which are unknown at
+    ranking time) and co-purchase lift with them / with any other candidate."""
+    idx = pd.DataFrame({"g": df["_group"].to_numpy(), "i": np.arange(len(df)),
+                        "pid": df["product_id"].astype(str).to_numpy(),
+                        "trank": df["_trank"].to_numpy()})
+    pairs = idx.merge(idx, on="g", suffixes=("", "_o"))
+    pairs = pairs[pairs["i"] != pairs["i_o"]]
+    sem = np.zeros(len(df))
+    cp_anchor = np.zeros(len(df))
+    cp_max = np.zeros(len(df))
+    if len(pairs):
+        sims = _rowwise_cosine(text[pairs["i"].to_numpy()], text[pairs["i_o"].to_numpy()])
+        pairs = pairs.assign(sim=sims)
+        if len(snap.copurchase):
+            cp = snap.copurchase.rename(columns={"product_a": "pid", "product_b": "pid_o"})
+            cp = cp.assign(pid=cp["pid"].astype(str), pid_o=cp["pid_o"].astype(str))
+            pairs = pairs.merge(cp, on=["pid", "pid_o"], how="left")
+            pairs["lift"] = np.log1p(pairs["lift"].fillna(0.0).clip(lower=0.0))
+        else:
+            pairs["lift"] = 0.0
+        # anchors: the other candidates with the best text match of the query
+        pairs["orank"] = pairs.groupby("i")["trank"].rank(method="first", ascending=False)
+        anchors = pairs[pairs["orank"] <= _TOP_ANCHORS]
+        a = anchors.groupby("i").agg(sem=("sim", "mean"), cpa=("lift", "max"))
+        sem[a.index.to_numpy()] = a["sem"].to_numpy()
+        cp_anchor[a.index.to_numpy()] = a["cpa"].to_numpy()
+        m = pairs.groupby("i")["lift"].max()
+        cp_max[m.index.to_numpy()] = m.to_numpy()
+    return pd.DataFrame({"semantic_relation": sem, "copurchase_relation": cp_anchor,
+                         "copurchase_max": cp_max}, index=df.index)
+
+
+def compute_features(rows: pd.DataFrame, snapshot: FeatureSnapshot) -> pd.DataFrame:
+    """Features of (query, candidate) rows; candidates of one query form one group.
+
+    Parameters
+    ----------
+    rows : DataFrame with ``query`` and ``product_id``; optional ``group`` (defaults to
+        ``query``: the candidate set a row is ranked within), product columns (``title``,
+        ``category``, ``price``, ``brand``, ``product_type``; looked up in the snapshot's
+        catalog when absent), ``user_id``. Offline code may pass ``user_bought_product`` /
+        ``user_bought_brand`` computed strictly before each offer; otherwise they come from
+        the snapshot's purchase history (NaN without a user).
+    snapshot : statistics known at ranking time.
+
+    Returns
+    -------
+    DataFrame with columns :data:`FEATURE_NAMES`, same index and order as ``rows``.
+    """
+    if "query" not in rows or "product_id" not in rows:
+        raise KeyError(f"rows need columns 'query' and 'product_id'; got {list(rows.columns)}")
+    df = _with_product_columns(rows.reset_index(drop=True), snapshot)
+    df["_group"] = pd.factorize(df["group"] if "group" in df else df["query"])[0]
+    queries = df["query"].astype(str).tolist()
+    titles = df["title"].tolist()
+    out = pd.DataFrame(index=df.index)
+    out["query_length"] = [len(q.split()) for q in queries]
+    out["bm25"] = _bm25(snapshot.words, queries, titles)
+    qv = snapshot.words.tfidf(queries)
+    tv = snapshot.words.tfidf(titles)
+    out["tfidf_cosine"] = _rowwise_cosine(qv, tv)
+    out["char_cosine"] = _rowwise_cosine(snapshot.chars.tfidf(queries),
+                                         snapshot.chars.tfidf(titles))
+    qtok = [set(_tokens(q)) for q in queries]
+    ttok = [set(_tokens(t)) for t in titles]
+    out["query_coverage"] = [len(a & b) / len(a) if a else 0.0 for a, b in zip(qtok, ttok)]
+    # within-query position of the text match, 1 = best; ties share the lower rank
+    text_score = out["bm25"] + out["char_cosine"]
+    df["_trank"] = text_score.to_numpy()
+    n_in_group = df.groupby("_group")["_group"].transform("size").to_numpy()
+    rank = text_score.groupby(df["_group"]).rank(method="min", ascending=False).to_numpy()
+    out["text_rank"] = 1.0 - (rank - 1) / np.maximum(n_in_group - 1, 1)
+    out = out.join(_pair_features(df, snapshot, snapshot.words.tfidf(
+        _product_text(df).tolist())))
+    price = df["price"].where(df["price"] > 0)
+    out["price_log"] = np.log(price)
+    med = price.groupby(df["_group"]).transform("median")
+    out["price_relative"] = np.log2(price / med)
+    stats = snapshot.products.set_index(snapshot.products["product_id"].astype(str))
+    pid = df["product_id"].astype(str)
+    purchases = pid.map(stats["purchases"]).fillna(0.0).astype(float)
+    engagements = pid.map(stats["engagements"]).fillna(0.0).astype(float)
+    offers = pid.map(stats["offers"]).fillna(0.0).astype(float)
+    popular = pid.map(stats["popularity"]).fillna(0.0).astype(float)
+    out["popularity"] = np.log1p(popular).to_numpy()
+    # percentile among catalog products (products never bought in the window count as 0)
+    all_p = np.sort(np.concatenate([stats["popularity"].to_numpy(dtype=float), np.zeros(
+        max(len(snapshot.catalog) - len(stats), 0))]))
+    out["popularity_pct"] = (np.searchsorted(all_p, popular.to_numpy(), side="right")
+                             / max(len(all_p), 1))
+    tot_o = max(float(stats["offers"].sum()), 1.0)
+    g_pr = float(stats["purchases"].sum()) / tot_o
+    g_er = float(stats["engagements"].sum()) / tot_o
+    out["purchase_rate"] = ((purchases + _RATE_PRIOR * g_pr) / (offers + _RATE_PRIOR)).to_numpy()
+    out["engagement_rate"] = ((engagements + _RATE_PRIOR * g_er)
+                              / (offers + _RATE_PRIOR)).to_numpy()
+    codes = {c: i for i, c in enumerate(snapshot.categories)}
+    out["category"] = df["category"].fillna("unknown").astype(str).map(codes).fillna(-1)
+    out["brand_match"] = [
+        float(bool(b) and set(_tokens(b)) <= q) if isinstance(b, str) else np.nan
+        for b, q in zip(df["brand"], qtok)]
+    out["type_match"] = [
+        len(set(_tokens(t)) & q) / max(len(set(_tokens(t))), 1) if isinstance(t, str)
+        else np.nan for t, q in zip(df["product_type"], qtok)]
+    _history_features(df, snapshot, out)
+    return out.loc[:, list(FEATURE_NAMES)].astype(float)
+
+
+def _history_features(df: pd.DataFrame, snap: FeatureSnapshot, out: pd.DataFrame) -> None:
+    if "user_bought_product" in df and "user_bought_brand" in df:
+        out["user_bought_product"] = df["user_bought_product"].astype(float).to_numpy()
+        out["user_bought_brand"] = df["user_bought_brand"].astype(float).to_numpy()
+        return
+    if "user_id" not in df or df["user_id"].isna().all():
+        out["user_bought_product"] = np.nan
+        out["user_bought_brand"] = np.nan
+        return
+    h = snap.history
+    bought = set(zip(h["user_id"].astype(str), h["product_id"].astype(str)))
+    hb = h[h["brand"].notna()]
+    brands = set(zip(hb["user_id"].astype(str), hb["brand"].astype(str)))
+    ub = []
+    ubb = []
+    for u, p, b in zip(df["user_id"], df["product_id"].astype(str), df["brand"]):
+        if u is None or (isinstance(u, float) and np.isnan(u)):
+            ub.append(np.nan)
+            ubb.append(np.nan)
+            continue
+        ub.append(float((str(u), p) in bought))
+        ubb.append(float(isinstance(b, str) and (str(u), b) in brands))
+    out["user_bought_product"] = ub
+    out["user_bought_brand"] = ubb

@@ -1,0 +1,67 @@
+"""Aggregate judged offers to covariate patterns inside the engine: the only frame that leaves it.
+
+A pattern is one query plus one value of every model column; continuous factors are rounded
+first (steps in ``HypothesisSettings.round_*``: 0.5 percentile points of popularity, 0.01 in
+log2(1 + purchases), 0.02 in
+log2 price ratio, 0.005 cosine, 0.02 in log2(1 + lift)). The steps are tiny next to each factor's
+spread, so the rounding moves the fitted coefficients far less than their standard errors,
+while offers of one (query, product, history) combination collapse into one row: the frame is
+roughly (judged query-product pairs) x (purchased or not) x (history states), well below the
+number of offers.
+"""
+
+from __future__ import annotations
+
+import ibis.expr.types as ir
+import pandas as pd
+from ibis import _
+
+from seemingly.config import HypothesisSettings
+
+__all__ = ["pattern_frame", "PATTERN_KEYS"]
+
+PATTERN_KEYS = (
+    "query", "relevant", "category", "length_bin", "popularity", "popularity_log2", "price_ratio",
+    "semantic",
+    "copurchase", "history", "history_brand",
+)
+
+
+def _round(col: ir.FloatingValue, step: float) -> ir.FloatingValue:
+    return (col / step).round().cast("float64") * step
+
+
+def pattern_frame(factors: ir.Table, settings: HypothesisSettings) -> pd.DataFrame:
+    """Patterns with ``offers``, ``purchases`` and ``engagements`` counts (a pandas frame).
+
+    Parameters
+    ----------
+    factors : the table of :func:`seemingly.factors.offer_factors`.
+    settings : rounding steps.
+    """
+    rounded = factors.select(
+        "query",
+        "relevant",
+        "category",
+        "length_bin",
+        "history",
+        "history_brand",
+        "purchased",
+        "engaged",
+        popularity=_round(_.popularity, settings.round_popularity),
+        popularity_log2=_round(_.popularity_log2, settings.round_popularity_log2),
+        price_ratio=_round(_.price_ratio, settings.round_price),
+        semantic=_round(_.semantic, settings.round_semantic),
+        copurchase=_round(_.copurchase, settings.round_copurchase),
+    )
+    agg = rounded.group_by(list(PATTERN_KEYS)).agg(
+        offers=_.count(), purchases=_.purchased.sum(), engagements=_.engaged.sum()
+    )
+    frame = agg.to_pandas()
+    frame["relevant"] = frame["relevant"].astype(bool)
+    for col in ("offers", "purchases", "engagements", "history", "history_brand"):
+        frame[col] = frame[col].astype("int64")
+    for col in ("popularity", "popularity_log2", "price_ratio", "semantic", "copurchase"):
+        frame[col] = frame[col].astype("float64")
+    # a stable row order makes every fit reproducible bit for bit
+    return frame.sort_values(list(PATTERN_KEYS), na_position="last").reset_index(drop=True)

@@ -1,0 +1,132 @@
+"""Rank candidates with the saved models: the one path the service and offline code share."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from seemingly.contract import normalize_query
+from seemingly.errors import ModelArtifactError
+from seemingly.features import FEATURE_NAMES, FeatureSnapshot, compute_features
+from seemingly.models.artifacts import read_manifest
+from seemingly.models.estimators import OutcomeModel, RelevanceModel
+from seemingly.tradeoff.metrics import normalize_scores
+
+__all__ = ["Ranker", "RankResult", "RankedCandidate"]
+
+Objective = Literal["purchase", "engagement"]
+
+
+@dataclass(frozen=True)
+class RankedCandidate:
+    product_id: str
+    rank: int
+    relevance_score: float
+    outcome_score: float
+    fused_score: float
+    features: dict[str, float] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ("product_id", "rank", "relevance_score",
+                                              "outcome_score", "fused_score", "features")}
+
+
+@dataclass(frozen=True)
+class RankResult:
+    query: str
+    weight: float
+    objective: str
+    normalization: str
+    items: tuple[RankedCandidate, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"query": self.query, "weight": self.weight, "objective": self.objective,
+                "normalization": self.normalization, "items": [i.to_dict() for i in self.items]}
+
+
+class Ranker:
+    """Relevance + outcome models and the statistics snapshot of one model directory.
+
+    >>> ranker = Ranker.load("model/")  # doctest: +SKIP
+    >>> ranker.rank("lego car", [{"product_id": "p1", "title": "Lego car", "category": "toys",
+    ...              "price": 20.0}], weight=0.5, objective="purchase").items[0].product_id
+    ... # doctest: +SKIP
+    'p1'
+    """
+
+    def __init__(self, models: Mapping[str, Any], snapshot: FeatureSnapshot,
+                 manifest: dict[str, Any]) -> None:
+        self.models = dict(models)
+        self.snapshot = snapshot
+        self.manifest = manifest
+        self.normalization = manifest.get("normalization", "min-max")
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Ranker:
+        """Load and verify a directory written by :func:`seemingly.models.train`."""
+        d = Path(directory)
+        manifest = read_manifest(d)
+        names = manifest.get("feature_names")
+        if names != list(FEATURE_NAMES):
+            raise ModelArtifactError(
+                f"{d}: the models use features {names}, this seemingly computes "
+                f"{list(FEATURE_NAMES)}; retrain with this version (`seemingly train`)")
+        models: dict[str, Any] = {}
+        for name, kind in (("relevance", RelevanceModel), ("purchase", OutcomeModel),
+                           ("engagement", OutcomeModel)):
+            entry = manifest.get("models", {}).get(name)
+            if entry is None:
+                continue
+            models[name] = kind.load(d / entry["file"], feature_names=names)
+        if "relevance" not in models:
+            raise ModelArtifactError(f"{d}: the manifest lists no relevance model; retrain")
+        return cls(models, FeatureSnapshot.load(d), manifest)
+
+    def rank(self, query: str, candidates: Sequence[Mapping[str, Any]], *, weight: float,
+             objective: Objective, user_id: str | None = None, k: int | None = None,
+             explain: bool = False) -> RankResult:
+        """Order ``candidates`` by ``weight * norm(relevance) + (1 - weight) * norm(outcome)``.
+
+        Parameters
+        ----------
+        candidates : dicts with product_id and optionally title, category, price, brand,
+            product_type (missing ones are taken from the snapshot's catalog).
+        weight : relevance weight in [0, 1].
+        objective : which outcome model to fuse with.
+        user_id : enables the personal-history features.
+        k : keep the top k.
+        explain : attach each candidate's features.
+        """
+        if not 0.0 <= weight <= 1.0:
+            raise ValueError(f"weight must be in [0, 1]; got {weight}")
+        if objective not in self.models or objective == "relevance":
+            have = sorted(m for m in self.models if m != "relevance")
+            raise ValueError(f"objective={objective!r} has no model here; use one of {have}")
+        if not candidates:
+            return RankResult(query, weight, objective, self.normalization, ())
+        q = normalize_query(query)
+        rows = pd.DataFrame([dict(c) for c in candidates])
+        if "product_id" not in rows:
+            raise KeyError("every candidate needs a product_id")
+        rows["product_id"] = rows["product_id"].astype(str)
+        rows["query"] = q
+        rows["user_id"] = user_id
+        X = compute_features(rows, self.snapshot)
+        rel = self.models["relevance"].predict(X)
+        out = self.models[objective].predict(X)
+        mask = np.ones((1, len(rows)), bool)
+        nr = normalize_scores(rel[None, :], mask, self.normalization)[0]
+        no = normalize_scores(out[None, :], mask, self.normalization)[0]
+        fused = weight * nr + (1 - weight) * no
+        order = np.argsort(-fused, kind="stable")[: k if k is not None else None]
+        items = tuple(
+            RankedCandidate(str(rows["product_id"].iat[i]), r + 1, float(rel[i]), float(out[i]),
+                            float(fused[i]),
+                            {n: float(X[n].iat[i]) for n in X.columns} if explain else None)
+            for r, i in enumerate(order))
+        return RankResult(q, float(weight), objective, self.normalization, items)

@@ -1,0 +1,99 @@
+"""``POST /v1/rank``: score and order candidates with the loaded ranker."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Response
+
+from seemingly.serve.deps import LoadedModel, get_model
+from seemingly.serve.protocol import RankResultLike
+from seemingly.serve.schemas import ErrorResponse, RankedItem, RankRequest, RankResponse
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["rank"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse} for code in (400, 413, 422, 500, 503)
+}
+
+
+class NonFiniteScoreError(RuntimeError):
+    """The model produced NaN or inf for a score: a model bug, never the client's fault."""
+
+
+# The endpoint is ``async`` on purpose: ranking is CPU-bound, so a worker thread buys no
+# parallelism here but costs thread hand-offs on every request (measured: ~1 ms on 2 cores).
+# It returns the serialised body itself; FastAPI would otherwise re-validate every item of an
+# answer built from the ranker's floats. ``response_model`` keeps the OpenAPI schema exact.
+@router.post("/rank", response_model=RankResponse, responses=_ERRORS)
+async def rank(
+    body: RankRequest, model: Annotated[LoadedModel, Depends(get_model)]
+) -> Response:
+    """Rank the candidates, best first, by the ranker's fused score.
+
+    The fused score is ``weight * norm(relevance) + (1 - weight) * norm(outcome)`` over this
+    candidate set (see ``seemingly.models.Ranker.rank``); ``objective`` picks the outcome
+    model (purchase or engagement).
+    """
+    results: list[RankedItem] = []
+    if body.candidates:  # nothing to score; the ranker need not handle an empty frame
+        candidates = body.model_dump(include={"candidates"})["candidates"]
+        try:
+            ranked = model.ranker.rank(
+                body.query,
+                candidates,
+                weight=body.weight,
+                objective=body.objective,
+                user_id=body.user_id,
+                k=body.k,
+                explain=body.explain,
+            )
+        except ValueError as exc:  # the ranker refused the input (ContractError and kin)
+            raise HTTPException(status_code=422, detail=str(exc)) from exc
+        results = _items(ranked, explain=body.explain)
+    answer = RankResponse.model_construct(
+        objective=body.objective,
+        weight=body.weight,
+        n_candidates=len(body.candidates),
+        results=results,
+    )
+    return Response(answer.model_dump_json(), media_type="application/json")
+
+
+def _items(ranked: RankResultLike, *, explain: bool) -> list[RankedItem]:
+    out = []
+    for i, item in enumerate(ranked.items, start=1):
+        rel, outcome, fused = (
+            float(item.relevance_score), float(item.outcome_score), float(item.fused_score)
+        )
+        if not (math.isfinite(rel) and math.isfinite(outcome) and math.isfinite(fused)):
+            raise NonFiniteScoreError(
+                f"the model scored product {item.product_id!r} as relevance={rel}, "
+                f"outcome={outcome}, fused={fused}; check the model directory (retrain it if "
+                "the manifest verifies)"
+            )
+        out.append(
+            RankedItem.model_construct(
+                rank=i,
+                product_id=str(item.product_id),
+                relevance=rel,
+                outcome=outcome,
+                fused=fused,
+                features=_features(item.features) if explain else None,
+            )
+        )
+    return out
+
+
+def _features(raw: Mapping[str, Any] | None) -> dict[str, float | None] | None:
+    if raw is None:
+        return None
+    # JSON has no NaN: a missing feature value (LightGBM's NaN) is sent as null.
+    return {
+        str(k): (f if math.isfinite(f := float(v)) else None) if v is not None else None
+        for k, v in raw.items()
+    }

@@ -1,0 +1,132 @@
+"""Request and response bodies of the service.
+
+Requests are strict and closed (``extra="forbid"``): a typo in a field name or a number sent
+as a string is a 422 naming the field, not a silently ignored input. Responses are separate
+models so the served OpenAPI schema documents exactly what comes back.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+__all__ = ["RankRequest", "RankResponse"]
+
+MAX_QUERY_CHARS = 512
+MAX_CANDIDATES = 1000
+# Generous bounds on free text: they only stop pathological bodies, the 1 MB limit does the rest.
+_ID = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
+_TEXT = Annotated[str, StringConstraints(max_length=2000)]
+_LABEL = Annotated[str, StringConstraints(max_length=256)]
+
+
+def _strip_query(text: str) -> str:
+    stripped = text.strip()
+    if not stripped:
+        raise ValueError("query is blank; send the customer's words")
+    return stripped
+
+
+class _Request(BaseModel):
+    # strict: "12.5" is not a price and 1 is not a query; JSON ints still count as floats.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Candidate(_Request):
+    """One product to rank, with the products-table columns the features need."""
+
+    product_id: _ID
+    title: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    category: _LABEL
+    price: float = Field(ge=0, allow_inf_nan=False, description="finite, >= 0")
+    brand: _LABEL | None = None
+    product_type: _LABEL | None = None
+
+
+class RankRequest(_Request):
+    """``POST /v1/rank`` body."""
+
+    # The 512 limit applies to the text as sent (what the OpenAPI schema says); the stripped
+    # text must still hold something.
+    query: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=MAX_QUERY_CHARS),
+        AfterValidator(_strip_query),
+    ] = Field(description=f"the customer's query: 1..{MAX_QUERY_CHARS} characters, not blank")
+    user_id: _ID | None = Field(None, description="enables personal-history features")
+    candidates: list[Candidate] = Field(max_length=MAX_CANDIDATES)
+    weight: float = Field(
+        ge=0, le=1, allow_inf_nan=False,
+        description="relevance weight of the fused score: 1 = relevance only, 0 = outcome only",
+    )
+    objective: Literal["purchase", "engagement"]
+    k: int | None = Field(None, ge=1, le=MAX_CANDIDATES, description="return the top k only")
+    explain: bool = Field(False, description="add the feature values each score was computed from")
+
+    @field_validator("candidates")
+    @classmethod
+    def _unique_products(cls, candidates: list[Candidate]) -> list[Candidate]:
+        # A repeated product would be scored twice and make the ranking ambiguous.
+        first: dict[str, int] = {}
+        for i, c in enumerate(candidates):
+            if c.product_id in first:
+                raise ValueError(
+                    f"product_id {c.product_id!r} appears at positions {first[c.product_id]} "
+                    f"and {i}; send each product once"
+                )
+            first[c.product_id] = i
+        return candidates
+
+
+class RankedItem(BaseModel):
+    """One ranked candidate; ``rank`` starts at 1."""
+
+    rank: int
+    product_id: str
+    relevance: float = Field(description="predicted probability the product is relevant")
+    outcome: float = Field(description="predicted purchase or engagement score (the objective)")
+    fused: float = Field(description="the score the ranking is sorted by")
+    features: dict[str, float | None] | None = Field(
+        None, description="feature values (explain=true only); null marks a missing value"
+    )
+
+
+class RankResponse(BaseModel):
+    """``POST /v1/rank`` answer: candidates best first."""
+
+    objective: Literal["purchase", "engagement"]
+    weight: float
+    n_candidates: int
+    results: list[RankedItem]
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok"]
+    model_loaded: bool
+
+
+class ModelResponse(BaseModel):
+    """``GET /v1/model``: the manifest the loaded model directory was verified against."""
+
+    model_dir: str
+    manifest: dict[str, Any]
+
+
+class ErrorItem(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorResponse(BaseModel):
+    """Every 4xx/5xx body: ``detail`` is a message or a list of field-level errors."""
+
+    detail: str | list[ErrorItem]

@@ -1,0 +1,232 @@
+"""The synthetic marketplace's vocabulary: categories, product types, brands, attributes.
+
+Hand-written so titles and queries read like a shop's. Complements are pairs of types that
+are bought together (burger patties and a burger press); types of one category are
+substitutes of each other's neighbours. Types without a hand-written complement get one by
+seeded chance at catalog build time.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CATEGORIES", "COMPLEMENTS", "PREFIXES", "SUFFIXES"]
+
+# category -> (median price in currency units, types, brands, attributes)
+CATEGORIES: dict[str, tuple[float, list[str], list[str], list[str]]] = {
+    "toys": (
+        18.0,
+        [
+            "building blocks",
+            "toy car",
+            "doll",
+            "puzzle",
+            "board game",
+            "action figure",
+            "plush bear",
+            "play dough",
+        ],
+        ["Bricko", "Tumble", "Jolly", "Kidzoo", "Wondo"],
+        ["wooden", "mini", "classic", "deluxe", "magnetic", "rainbow", "musical", "giant"],
+    ),
+    "digital": (
+        9.0,
+        [
+            "ebook",
+            "audiobook",
+            "music album",
+            "video game",
+            "movie download",
+            "gift card",
+            "antivirus software",
+            "photo editor",
+        ],
+        ["Pixelon", "Streamly", "Bytewise", "Novaplay", "Cloudnine"],
+        [
+            "deluxe",
+            "complete",
+            "annual",
+            "family",
+            "classic",
+            "remastered",
+            "unabridged",
+            "premium",
+        ],
+    ),
+    "beauty": (
+        12.0,
+        [
+            "shampoo",
+            "conditioner",
+            "face cream",
+            "lipstick",
+            "nail polish",
+            "sunscreen",
+            "makeup brush",
+            "body lotion",
+        ],
+        ["Lumiere", "Aquasoft", "Verdana", "Belle", "Purelle"],
+        ["matte", "hydrating", "unscented", "vegan", "coconut", "lavender", "travel", "spf50"],
+    ),
+    "grocery": (
+        5.0,
+        [
+            "burger patties",
+            "coffee beans",
+            "pasta",
+            "tomato sauce",
+            "olive oil",
+            "peanut butter",
+            "tea bags",
+            "cereal",
+        ],
+        ["Farmly", "Goldgrain", "Nutrio", "Vivamar", "Brookfield"],
+        ["organic", "family", "decaf", "crunchy", "spicy", "wholegrain", "extra", "gluten"],
+    ),
+    "kitchen": (
+        30.0,
+        [
+            "burger press",
+            "coffee grinder",
+            "pasta maker",
+            "frying pan",
+            "chef knife",
+            "cutting board",
+            "tea kettle",
+            "blender",
+        ],
+        ["Cookwell", "Steelix", "Panora", "Kitchara", "Forja"],
+        ["stainless", "nonstick", "electric", "manual", "bamboo", "ceramic", "large", "compact"],
+    ),
+    "electronics": (
+        25.0,
+        [
+            "headphones",
+            "phone charger",
+            "phone case",
+            "usb cable",
+            "power bank",
+            "bluetooth speaker",
+            "smart plug",
+            "batteries",
+        ],
+        ["Voltix", "Sonara", "Ampere", "Zentek", "Lumo"],
+        ["wireless", "fast", "black", "white", "portable", "waterproof", "rechargeable", "usb"],
+    ),
+    "home": (
+        20.0,
+        [
+            "bath towel",
+            "bed sheets",
+            "pillow",
+            "candle",
+            "light bulb",
+            "storage box",
+            "doormat",
+            "shower curtain",
+        ],
+        ["Cozyra", "Nestwell", "Hygge", "Linara", "Domo"],
+        ["cotton", "grey", "white", "scented", "king", "queen", "led", "soft"],
+    ),
+    "sports": (
+        22.0,
+        [
+            "yoga mat",
+            "water bottle",
+            "running shoes",
+            "dumbbells",
+            "tennis balls",
+            "tennis racket",
+            "bike helmet",
+            "resistance bands",
+        ],
+        ["Stridex", "Peakform", "Aerofit", "Vantor", "Kinetiq"],
+        ["lightweight", "pro", "blue", "red", "adjustable", "insulated", "kids", "womens"],
+    ),
+    "pet": (
+        15.0,
+        [
+            "dog food",
+            "cat food",
+            "dog leash",
+            "cat litter",
+            "dog toy",
+            "fish food",
+            "pet bed",
+            "litter box",
+        ],
+        ["Pawsome", "Furbo", "Whiskr", "Barkley", "Tailwind"],
+        ["grain", "salmon", "chicken", "puppy", "senior", "clumping", "chew", "small"],
+    ),
+    "office": (
+        8.0,
+        [
+            "printer paper",
+            "printer ink",
+            "notebook",
+            "ballpoint pens",
+            "stapler",
+            "sticky notes",
+            "desk lamp",
+            "envelopes",
+        ],
+        ["Scribo", "Papyra", "Inkwell", "Officio", "Notara"],
+        ["a4", "black", "color", "ruled", "recycled", "bulk", "yellow", "premium"],
+    ),
+}
+
+COMPLEMENTS: list[tuple[str, str]] = [
+    ("burger patties", "burger press"),
+    ("coffee beans", "coffee grinder"),
+    ("pasta", "pasta maker"),
+    ("pasta", "tomato sauce"),
+    ("tea bags", "tea kettle"),
+    ("olive oil", "frying pan"),
+    ("shampoo", "conditioner"),
+    ("lipstick", "makeup brush"),
+    ("sunscreen", "body lotion"),
+    ("phone charger", "usb cable"),
+    ("phone case", "phone charger"),
+    ("power bank", "usb cable"),
+    ("toy car", "batteries"),
+    ("video game", "gift card"),
+    ("ebook", "audiobook"),
+    ("headphones", "music album"),
+    ("printer paper", "printer ink"),
+    ("notebook", "ballpoint pens"),
+    ("tennis balls", "tennis racket"),
+    ("yoga mat", "resistance bands"),
+    ("running shoes", "water bottle"),
+    ("bed sheets", "pillow"),
+    ("cat food", "cat litter"),
+    ("cat litter", "litter box"),
+    ("dog food", "dog leash"),
+    ("dog leash", "dog toy"),
+    ("desk lamp", "light bulb"),
+    ("bath towel", "shower curtain"),
+]
+
+# Phrases a voice request wraps around the product words; they make long queries long.
+PREFIXES: tuple[str, ...] = (
+    "order",
+    "buy",
+    "reorder",
+    "get me",
+    "i need",
+    "please order",
+    "add some",
+    "i want to buy",
+    "order me some",
+    "can you order the",
+    "please buy me a new",
+    "order some more",
+)
+SUFFIXES: tuple[str, ...] = (
+    "please",
+    "again",
+    "for home",
+    "for the kids",
+    "for today",
+    "in bulk",
+    "the cheap one",
+    "the best one",
+    "same as last time",
+)

@@ -1,0 +1,164 @@
+"""The opened store: an Ibis DuckDB backend over the accepted tables plus the ingest report."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from seemingly.config import IngestSettings
+from seemingly.contract import CONTRACT_VERSION, TABLES
+from seemingly.errors import ContractError
+from seemingly.store.report import IngestReport
+
+__all__ = ["Store", "open_store"]
+
+_STORE_TABLES = (*TABLES, "quarantine", "seemingly_meta")
+
+
+class Store:
+    """An ingested data set. ``con`` is an Ibis DuckDB backend; query with Ibis expressions.
+
+    Examples
+    --------
+    >>> store = open_store("work/store.duckdb")  # doctest: +SKIP
+    >>> store.table("offers").purchased.mean().execute()  # doctest: +SKIP
+    """
+
+    def __init__(self, path: Path, con: Any, report: IngestReport) -> None:
+        self.path = path
+        self.con = con
+        self.report = report
+
+    def has(self, name: str) -> bool:
+        """Whether the store holds table ``name`` (offers, judgments, orders are optional)."""
+        rows = self.con.con.execute(
+            "SELECT 1 FROM duckdb_tables() WHERE schema_name = 'main' AND table_name = ?", [name]
+        ).fetchall()
+        return bool(rows)
+
+    def table(self, name: str) -> ir.Table:
+        """The Ibis table ``name``; a ContractError says how to add a missing one."""
+        if not self.has(name):
+            if name in TABLES:
+                raise ContractError(
+                    f"the store {self.path} has no {name!r} table: the input had no {name}.* "
+                    f"file. Add {name}.parquet (or .csv/.jsonl) to the data folder and ingest "
+                    f"again, or check store.has({name!r}) and skip this analysis."
+                )
+            raise KeyError(
+                f"no table {name!r} in store {self.path}; known: {', '.join(_STORE_TABLES)}"
+            )
+        return self.con.table(name)
+
+    def close(self) -> None:
+        self.con.disconnect()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+    @classmethod
+    def for_data(
+        cls,
+        data: str | os.PathLike[str],
+        work_dir: str | os.PathLike[str],
+        settings: IngestSettings | None = None,
+    ) -> Store:
+        """Open ``data`` as a store: a seemingly store file directly, a folder (or a DuckDB
+        database of raw contract tables) by ingesting it into ``work_dir/store.duckdb``.
+
+        An existing ``work_dir/store.duckdb`` built from the same unchanged input is reused.
+        """
+        from seemingly.store.ingest import ingest
+        from seemingly.store.sources import discover, fingerprint_files
+
+        src = Path(data)
+        if src.is_file() and _is_store(src):
+            return open_store(src)
+        db = Path(work_dir) / "store.duckdb"
+        if db.exists() and _is_store(db):
+            sources, _ = discover(src)
+            current = fingerprint_files(src, sources)
+            try:
+                existing = open_store(db)
+            except ContractError:
+                existing = None
+            if existing is not None and existing.report.fingerprint == current:
+                return existing
+            if existing is not None:
+                existing.close()
+        ingest(src, db, settings)
+        return open_store(db)
+
+
+def _is_store(path: Path) -> bool:
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:
+        return False
+    try:
+        rows = con.execute(
+            "SELECT 1 FROM duckdb_tables() WHERE table_name = 'seemingly_meta'"
+        ).fetchall()
+    finally:
+        con.close()
+    return bool(rows)
+
+
+def open_store(path: str | os.PathLike[str], *, read_only: bool = True) -> Store:
+    """Open a store file written by :func:`seemingly.store.ingest`.
+
+    Read-only by default, so several processes (the report, the service) can open it at once.
+    """
+    from seemingly.store._compat import patch_duckdb
+
+    patch_duckdb()
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(
+            f"{p}: no store file. Create one with `seemingly ingest DATA --db {p}` "
+            f"or seemingly.store.ingest(data, {str(p)!r})."
+        )
+    con = ibis.duckdb.connect(str(p), read_only=read_only)
+    con.raw_sql("SET TimeZone = 'UTC'")
+    rows = (
+        con.con.execute("SELECT value FROM seemingly_meta WHERE key = 'report'").fetchall()
+        if _has_meta(con)
+        else []
+    )
+    if not rows:
+        con.disconnect()
+        raise ContractError(
+            f"{p}: not a seemingly store (no seemingly_meta table). Ingest the data with "
+            f"`seemingly ingest DATA --db {p}`; a DuckDB database of raw contract tables can "
+            f"itself be passed as DATA."
+        )
+    report = IngestReport.from_dict(json.loads(rows[0][0]))
+    if report.contract_version != CONTRACT_VERSION:
+        con.disconnect()
+        raise ContractError(
+            f"{p}: store written for contract v{report.contract_version}, this seemingly speaks "
+            f"v{CONTRACT_VERSION}. Ingest the data again."
+        )
+    return Store(p, con, report)
+
+
+def _has_meta(con: Any) -> bool:
+    return bool(
+        con.con.execute(
+            "SELECT 1 FROM duckdb_tables() "
+            "WHERE schema_name = 'main' AND table_name = 'seemingly_meta'"
+        ).fetchall()
+    )

@@ -1,0 +1,185 @@
+"""Find the contract tables in a folder, a DuckDB file or pandas frames, as SQL relations.
+
+Every source becomes one SQL relation with the file's own columns plus ``_row`` (1-based data
+row within that file, header not counted), so quarantine rows point back to the input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from seemingly.contract import TABLES
+from seemingly.errors import ContractError
+
+__all__ = ["Source", "describe", "discover", "fingerprint_files", "frame_sources", "sql_str"]
+
+# Suffix (after dropping a compression suffix) -> reader.
+_FORMATS = {".parquet": "parquet", ".csv": "csv", ".jsonl": "json", ".ndjson": "json"}
+_COMPRESSION = (".gz", ".zst")
+DB_SUFFIXES = (".duckdb", ".ddb", ".db")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input file (or frame, or database table) of one contract table."""
+
+    table: str
+    label: str  # what error messages and quarantine rows call it
+    relation: str  # SQL FROM-clause item yielding the raw columns plus _row
+
+
+def sql_str(value: str) -> str:
+    """Quote a Python string as a SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _split_suffix(path: Path) -> tuple[str, str | None]:
+    """(stem, format) of a data file, or (name, None) when the suffix is not a data format."""
+    name = path.name
+    for comp in _COMPRESSION:
+        if name.endswith(comp):
+            name = name[: -len(comp)]
+    p = Path(name)
+    return p.stem, _FORMATS.get(p.suffix.lower())
+
+
+def _relation(path: Path, fmt: str) -> str:
+    lit = sql_str(str(path))
+    if fmt == "parquet":
+        # file_row_number is the physical row order, the "file order" the contract speaks of.
+        return (
+            f"(SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS _row "
+            f"FROM read_parquet({lit}, file_row_number = true))"
+        )
+    if fmt == "csv":
+        # all_varchar: ids like "007" stay text, and unparseable values reach our row rules
+        # instead of failing the whole file in DuckDB's type sniffer.
+        return (
+            f"(SELECT * EXCLUDE (ordinality), ordinality AS _row FROM "
+            f"read_csv({lit}, header = true, all_varchar = true) WITH ORDINALITY)"
+        )
+    return (
+        f"(SELECT * EXCLUDE (ordinality), ordinality AS _row FROM "
+        f"read_json({lit}, format = 'newline_delimited') WITH ORDINALITY)"
+    )
+
+
+def _unknown_table(path: Path, stem: str) -> ContractError:
+    return ContractError(
+        f"{path}: {stem!r} is not a table of the data contract. Known tables: "
+        f"{', '.join(sorted(TABLES))}. Rename the file (the file stem names the table, e.g. "
+        f"'offers.parquet' or 'offers/part-0.parquet'), or move it out of the data folder."
+    )
+
+
+def discover(data: Path) -> tuple[list[Source], list[str]]:
+    """Sources of a folder (files and ``table/part-*`` folders), plus the files ignored.
+
+    Hidden and ``_``-prefixed entries (``_SUCCESS``, ``.DS_Store``) and files that are not data
+    formats (``truth.json``, ``README.md``) are ignored and listed; a data file whose stem is
+    not a contract table is a hard error.
+    """
+    if not data.exists():
+        raise ContractError(f"{data}: no such file or folder. Pass the folder holding products.*")
+    if data.is_file():
+        if data.suffix.lower() in DB_SUFFIXES:
+            return _discover_db(data), []
+        raise ContractError(
+            f"{data}: expected a folder of contract tables or a DuckDB file "
+            f"({', '.join(DB_SUFFIXES)}), got a file. "
+            f"Put products.* (and offers.*, ...) in a folder."
+        )
+    sources: list[Source] = []
+    ignored: list[str] = []
+    for entry in sorted(data.iterdir()):
+        if entry.name.startswith((".", "_")):
+            continue
+        if entry.is_dir():
+            if entry.name not in TABLES:
+                raise _unknown_table(entry, entry.name)
+            parts = [p for p in sorted(entry.rglob("*")) if p.is_file()]
+            found = False
+            for part in parts:
+                if part.name.startswith((".", "_")):
+                    continue
+                _, fmt = _split_suffix(part)
+                if fmt is None:
+                    ignored.append(str(part.relative_to(data)))
+                    continue
+                found = True
+                sources.append(
+                    Source(entry.name, str(part.relative_to(data)), _relation(part, fmt))
+                )
+            if not found:
+                raise ContractError(
+                    f"{entry}: folder of table {entry.name!r} holds no data files "
+                    f"({', '.join(_FORMATS)}). Add part files or remove the folder."
+                )
+            continue
+        stem, fmt = _split_suffix(entry)
+        if fmt is None:
+            ignored.append(entry.name)
+            continue
+        if stem not in TABLES:
+            raise _unknown_table(entry, stem)
+        sources.append(Source(stem, entry.name, _relation(entry, fmt)))
+    return sources, ignored
+
+
+def _discover_db(path: Path) -> list[Source]:
+    """Contract tables of a user's DuckDB database (attached read-only as ``src``)."""
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        raise ContractError(f"{path}: cannot open as a DuckDB database ({exc}).") from exc
+    try:
+        names = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    finally:
+        con.close()
+    # rowid follows insertion order, the database's analogue of file order.
+    return [
+        Source(t, f"{path.name}:{t}", f'(SELECT *, rowid + 1 AS _row FROM src.main."{t}")')
+        for t in TABLES
+        if t in names
+    ]
+
+
+def fingerprint_files(data: Path, sources: list[Source]) -> str:
+    """sha256 over the input's file names, sizes and modification times (cheap, no content read)."""
+    h = hashlib.sha256()
+    files = [data] if data.is_file() else [data / s.label for s in sources]
+    for f in sorted(files):
+        st = f.stat()
+        name = f.name if f == data else str(f.relative_to(data))
+        h.update(f"{name}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def describe(con: duckdb.DuckDBPyConnection, source: Source) -> dict[str, str]:
+    """Column name -> DuckDB type of a source; unreadable input is a ContractError."""
+    try:
+        rows = con.execute(f"DESCRIBE SELECT * FROM {source.relation}").fetchall()
+    except duckdb.Error as exc:
+        raise ContractError(
+            f"{source.label}: cannot read it as table {source.table!r}: {exc}. "
+            f"Check that it is valid {_kind(source.label)} (UTF-8, header row for CSV)."
+        ) from exc
+    return {r[0]: str(r[1]) for r in rows if r[0] != "_row"}
+
+
+def _kind(label: str) -> str:
+    _, fmt = _split_suffix(Path(label))
+    return {"parquet": "Parquet", "csv": "CSV", "json": "JSON Lines"}.get(fmt or "", "data")
+
+
+def frame_sources(frames: Mapping[str, str]) -> list[Source]:
+    """Sources for registered in-memory tables (``table -> registered view name``)."""
+    return [
+        Source(t, f"<frame:{t}>", f'(SELECT * EXCLUDE (_row), _row FROM "{view}")')
+        for t, view in frames.items()
+    ]
