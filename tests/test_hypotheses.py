@@ -267,3 +267,16 @@ def test_confounded_world_adjusts_price_away(tmp_path: Path) -> None:
         rates = [b["rate"] for b in price["curve"]]
         assert rates[0] > rates[-1]  # the spurious slope: cheap sells more
         assert block["popularity"][outcome]["supported"]
+
+
+def test_analyze_writes_the_hypotheses_block(tmp_path: Path) -> None:
+    from seemingly.analysis import analyze, write_results
+
+    store = _world_store(tmp_path, "default", 20_000, 1)
+    results = analyze(store)
+    assert list(results["hypotheses"]) == list(HYPOTHESES)
+    path = write_results(results, tmp_path / "out")
+    block = json.loads(path.read_text())["hypotheses"]
+    assert block["price"]["purchase"]["excluded"]["offers"] == 20_000
+    assert {"short", "long"} <= set(block["query_length"]["engagement"])
+    assert "brand" in block["personal_history"]["purchase"]

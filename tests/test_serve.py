@@ -410,6 +410,7 @@ def test_cli_serve_refuses_corrupt_model(
 
     from seemingly.cli import app
 
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # serve sets it; keep it from leaking
     monkeypatch.setattr(uvicorn, "run", lambda *a, **k: pytest.fail("must not start"))
     bad = _corrupt_copy(trained[1], tmp_path / "model", how)
     result = CliRunner().invoke(app, ["serve", "--model", str(bad)])
@@ -424,6 +425,7 @@ def test_cli_serve_starts_uvicorn_on_loopback(
 
     from seemingly.cli import app
 
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # serve sets it; keep it from leaking
     seen: dict[str, Any] = {}
     monkeypatch.setattr(uvicorn, "run", lambda a, **kw: seen.update(app=a, **kw))
     result = CliRunner().invoke(app, ["serve", "--model", str(trained[1]), "--port", "8123"])

@@ -21,7 +21,7 @@ import numpy as np
 from seemingly.config import AnalysisSettings
 from seemingly.contract import CONTRACT_VERSION
 
-__all__ = ["analyze", "write_results", "BLOCKS"]
+__all__ = ["analyze", "assemble", "write_results", "BLOCKS"]
 
 
 @dataclass
@@ -59,11 +59,31 @@ def _data(ctx: Context) -> dict[str, Any] | None:
     return d
 
 
+def _hypotheses(ctx: Context) -> dict[str, Any] | None:
+    from seemingly import hypotheses
+
+    if not ctx.require("hypotheses", "offers", "judgments"):
+        return None
+    result = hypotheses.test_hypotheses(ctx.store, ctx.settings)
+    ctx.warnings.extend(f"hypotheses: {w}" for w in result.warnings)
+    return result.to_dict()
+
+
 Builder = Callable[[Context], "dict[str, Any] | None"]
 
 # Block name -> builder, run in this order ("data" last, see module docstring).
+def _examples(ctx: Context) -> dict[str, Any] | None:
+    from seemingly.examples import top_irrelevant_examples
+
+    if not ctx.require("examples", "offers", "judgments"):
+        return None
+    return top_irrelevant_examples(ctx.store, ctx.settings)
+
+
 BLOCKS: dict[str, Builder] = {
     "overview": _overview,
+    "hypotheses": _hypotheses,
+    "examples": _examples,
     "data": _data,
 }
 
@@ -77,16 +97,16 @@ def analyze(store: Any, settings: AnalysisSettings | None = None) -> dict[str, A
     >>> results["overview"]["purchase_level"]["irrelevant"]["value"]  # doctest: +SKIP
     """
     ctx = Context(store, settings or AnalysisSettings())
+    return assemble({name: build(ctx) for name, build in BLOCKS.items()})
+
+
+def assemble(blocks: dict[str, Any]) -> dict[str, Any]:
+    """results.json from built blocks: contract_version, data, then the rest; None dropped."""
     results: dict[str, Any] = {"contract_version": CONTRACT_VERSION}
-    for name, build in BLOCKS.items():
-        block = build(ctx)
-        if block is not None:
-            results[name] = block
-    # Keep the contract's key order: contract_version, data, then the analysis blocks.
-    order = ["contract_version", "data"]
-    return {k: results[k] for k in order if k in results} | {
-        k: v for k, v in results.items() if k not in order
-    }
+    if blocks.get("data") is not None:
+        results["data"] = blocks["data"]
+    results.update({k: v for k, v in blocks.items() if k != "data" and v is not None})
+    return results
 
 
 def _jsonable(x: Any) -> Any:

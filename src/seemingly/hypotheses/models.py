@@ -90,7 +90,7 @@ def fit_univariate(
     cols: dict[str, np.ndarray] = {"const": np.ones(len(frame))}
     for term in terms:
         values = _term_values(frame, term, history_col)
-        if np.ptp(values) > 0 if len(values) else False:
+        if len(values) and np.ptp(values) > 0:
             cols[term] = values
     if len(cols) == 1:
         return None

@@ -51,7 +51,7 @@ class ClusteredFit:
                 "p_value": p}
 
     def wald(self, contrasts: np.ndarray) -> tuple[float, int, float]:
-        """Wald test of ``contrasts @ params == 0``: (statistic, df, p-value, chi-square)."""
+        """Wald test of ``contrasts @ params == 0``: (statistic, df, chi-square p-value)."""
         r = np.atleast_2d(contrasts)
         rb = r @ self.params
         v = r @ self.cov @ r.T

@@ -130,7 +130,7 @@ def build_model_data(store: Any, settings: Any, *, window_split: float = 0.5,
                          "relevance model alone use seemingly.models.train_relevance")
     offers = store.table("offers")
     secs = offers.timestamp.epoch_seconds().quantile(window_split).execute()
-    cutoff = pd.Timestamp(float(secs), unit="s")
+    cutoff = pd.Timestamp(float(secs), unit="s").floor("us")  # DuckDB keeps microseconds
     cutoff_lit = ibis.literal(cutoff.to_pydatetime(), type="timestamp")
     rel = _relevance(store, settings) if store.has("judgments") else pd.DataFrame(
         columns=["query", "product_id", "relevant"])

@@ -101,7 +101,8 @@ class _LightGBMModel:
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Scores of the rows of ``X`` (see the subclass for their meaning)."""
-        return np.asarray(self.booster_.predict(self._check(X)), dtype=float)
+        X = self._check(X)
+        return np.asarray(self.booster_.predict(X, num_threads=self.num_threads), dtype=float)
 
     def feature_importance(self) -> dict[str, float]:
         """Total gain of each feature's splits."""

@@ -29,7 +29,7 @@ class RankedCandidate:
     relevance_score: float
     outcome_score: float
     fused_score: float
-    features: dict[str, float] | None = None
+    features: dict[str, float | None] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in ("product_id", "rank", "relevance_score",
@@ -47,6 +47,11 @@ class RankResult:
     def to_dict(self) -> dict[str, Any]:
         return {"query": self.query, "weight": self.weight, "objective": self.objective,
                 "normalization": self.normalization, "items": [i.to_dict() for i in self.items]}
+
+
+def _explain(X: pd.DataFrame, i: int) -> dict[str, float | None]:
+    # NaN (e.g. no user, no price) becomes None so the result is valid JSON
+    return {n: (None if np.isnan(v) else float(v)) for n, v in zip(X.columns, X.iloc[i])}
 
 
 class Ranker:
@@ -127,6 +132,6 @@ class Ranker:
         items = tuple(
             RankedCandidate(str(rows["product_id"].iat[i]), r + 1, float(rel[i]), float(out[i]),
                             float(fused[i]),
-                            {n: float(X[n].iat[i]) for n in X.columns} if explain else None)
+                            _explain(X, i) if explain else None)
             for r, i in enumerate(order))
         return RankResult(q, float(weight), objective, self.normalization, items)
