@@ -42,16 +42,14 @@ def build_world(workdir: Path, n_offers: int, seed: int) -> tuple[Path, Path]:
     if (model / "manifest.json").is_file() and (data / "products.parquet").is_file():
         return data, model
     from seemingly.config import AnalysisSettings
-    from seemingly.models.data import build_model_data
-    from seemingly.models.training import fit_models, save_models
+    from seemingly.models import train
     from seemingly.simulate import simulate
     from seemingly.store import ingest, open_store
 
     simulate(data, "default", n_offers=n_offers, seed=seed)
     ingest(data, workdir / "store.duckdb")
     store = open_store(workdir / "store.duckdb")
-    md = build_model_data(store, AnalysisSettings.model_validate({"seed": seed}), seed=seed)
-    save_models(fit_models(md, seed=seed), md, model)
+    train(store, AnalysisSettings.model_validate({"seed": seed}), model)
     return data, model
 
 

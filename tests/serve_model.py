@@ -8,8 +8,7 @@ from typing import Any
 import pandas as pd
 
 from seemingly.config import AnalysisSettings
-from seemingly.models.data import build_model_data
-from seemingly.models.training import fit_models, save_models
+from seemingly.models import train
 from seemingly.simulate import simulate
 from seemingly.store import ingest, open_store
 
@@ -21,8 +20,7 @@ def build_model_dir(root: Path, *, n_offers: int = N_OFFERS, seed: int = 7) -> P
     simulate(root / "data", "default", n_offers=n_offers, seed=seed)
     ingest(root / "data", root / "store.duckdb")
     store = open_store(root / "store.duckdb")
-    data = build_model_data(store, AnalysisSettings.model_validate({"seed": seed}), seed=seed)
-    save_models(fit_models(data, seed=seed), data, root / "model")
+    train(store, AnalysisSettings.model_validate({"seed": seed}), root / "model")
     return root / "model"
 
 

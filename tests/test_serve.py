@@ -187,9 +187,20 @@ def test_nan_and_inf_are_422_not_500(client: TestClient, text: str, loc: list[An
     assert loc in [e["loc"] for e in r.json()["detail"]]
 
 
-def test_malformed_json_is_422(client: TestClient) -> None:
-    r = client.post("/v1/rank", content=b'{"query": ', headers={"content-type": "application/json"})
-    assert r.status_code == 422
+@pytest.mark.parametrize(
+    ("content", "status"),
+    [(b'{"query": ', 422), (b"[1, 2]", 422), (b"\xff\xfe", 422), (b"[" * 100_000, 400)],
+)
+def test_malformed_json_is_4xx(client: TestClient, content: bytes, status: int) -> None:
+    r = client.post("/v1/rank", content=content, headers={"content-type": "application/json"})
+    assert r.status_code == status, r.text
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
+def test_non_json_body_is_415(client: TestClient, content_type: str | None) -> None:
+    headers = {"content-type": content_type} if content_type else {}
+    r = client.post("/v1/rank", content=json.dumps(_body()).encode(), headers=headers)
+    assert r.status_code == 415 and "application/json" in r.json()["detail"]
 
 
 def test_body_over_1mb_is_413_by_content_length(client: TestClient, fake: FakeRanker) -> None:
@@ -327,7 +338,7 @@ def test_served_scores_equal_offline_ranker(
     query: str, user_id: str | None, objective: Literal["purchase", "engagement"],
     weight: float,
 ) -> None:
-    from seemingly.models.ranker import Ranker
+    from seemingly.models import Ranker
 
     root, model_dir = trained
     # catalog products plus one the model never saw (new product id, free text, no brand)

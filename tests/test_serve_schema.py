@@ -33,7 +33,7 @@ _MODEL_DIR: list[Path] = []
 def _load_trained(_placeholder: Path) -> Any:
     # The app (and so its schema) exists at import time, the model only once the fixture has
     # trained it: the lifespan runs on the first request, after ``model_dir``.
-    from seemingly.models.ranker import Ranker
+    from seemingly.models import Ranker
 
     return Ranker.load(_MODEL_DIR[-1])
 

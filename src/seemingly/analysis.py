@@ -80,10 +80,39 @@ def _examples(ctx: Context) -> dict[str, Any] | None:
     return top_irrelevant_examples(ctx.store, ctx.settings)
 
 
+def _strategies(ctx: Context) -> dict[str, Any] | None:
+    from seemingly.strategies import strategies_from_store
+
+    if not ctx.require("strategies", "offers", "judgments"):
+        return None
+    return strategies_from_store(ctx.store, ctx.settings).to_dict()
+
+
+def _tradeoff(ctx: Context) -> dict[str, Any] | None:
+    from seemingly.tradeoff import run_tradeoff
+
+    if not ctx.require("tradeoff", "offers", "judgments"):
+        return None
+    try:
+        result, trained = run_tradeoff(ctx.store, ctx.settings)
+    except ValueError as exc:  # too little data for held-out queries: say so, keep going
+        ctx.warnings.append(f"tradeoff: skipped, {exc}")
+        return None
+    ctx.__dict__["_models_block"] = trained.to_dict()  # the "models" block reuses this run
+    return result.to_dict()
+
+
+def _models(ctx: Context) -> dict[str, Any] | None:
+    return ctx.__dict__.get("_models_block")
+
+
 BLOCKS: dict[str, Builder] = {
     "overview": _overview,
     "hypotheses": _hypotheses,
     "examples": _examples,
+    "strategies": _strategies,
+    "tradeoff": _tradeoff,
+    "models": _models,
     "data": _data,
 }
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["LabelSettings", "HypothesisSettings", "AnalysisSettings", "IngestSettings"]
+__all__ = ["ModelSettings", "LabelSettings", "HypothesisSettings", "AnalysisSettings", "IngestSettings"]
 
 
 class LabelSettings(BaseModel):
@@ -49,6 +49,28 @@ class HypothesisSettings(BaseModel):
     strict_categories: tuple[str, ...] = Field(default=("beauty", "grocery"))
 
 
+class ModelSettings(BaseModel):
+    """Models, fusion trade-off and joint model (seemingly.models, seemingly.tradeoff)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    window_split: float = Field(0.5, gt=0, lt=1, description="offer-time quantile: statistics before, labels after")
+    test_fraction: float = Field(0.3, gt=0, lt=1, description="share of queries held out (single split)")
+    eval_folds: int = Field(3, ge=1, description="trade-off: K-fold over queries (1 = single split)")
+    normalization: Literal["min-max", "z-score", "rank"] = "min-max"
+    weight_step: float = Field(0.05, gt=0, le=1, description="relevance weight grid step")
+    ndcg_k: int = Field(10, ge=1)
+    aggregation: Literal["linear", "stochastic"] = "linear"
+    replicates: int = Field(4, ge=1, description="stochastic aggregation: draws per query")
+    stack_scores: bool = Field(True, description="joint model also sees cross-fitted model scores")
+    label_prior: float = Field(10.0, ge=0, description="pseudo-offers shrinking joint labels to the cross-fitted outcome")
+    n_estimators: int = Field(200, ge=1)
+    joint_n_estimators: int = Field(100, ge=1)
+    joint_learning_rate: float = Field(0.1, gt=0)
+    n_boot: int = Field(1000, ge=0)
+    strategy_min_offers: int | None = Field(None, ge=1, description="strategies: offers per candidate (default min_offers)")
+
+
 class AnalysisSettings(BaseModel):
     """Knobs of the analysis; defaults are the documented ones."""
 
@@ -59,6 +81,7 @@ class AnalysisSettings(BaseModel):
     confidence: float = Field(0.95, gt=0, lt=1)
     seed: int = 7
     hypotheses: HypothesisSettings = HypothesisSettings()
+    models: ModelSettings = ModelSettings()
 
 
 class IngestSettings(BaseModel):

@@ -174,7 +174,11 @@ def build_offer_factors(
 
     buys = offers.filter(_.purchased).select("user_id", "product_id", "timestamp")
     if orders is not None:
-        purchases = buys.union(orders.select("user_id", "product_id", "timestamp"))
+        # distinct: logs that also record each search purchase as an order (same user, product
+        # and time) must not count it twice, or leave-one-out popularity leaks the outcome.
+        purchases = buys.union(
+            orders.select("user_id", "product_id", "timestamp"), distinct=True
+        )
         baskets = purchase_baskets(
             orders, basket=settings.copurchase_basket, window_days=settings.copurchase_window_days
         )

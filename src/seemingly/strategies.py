@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["StrategyResult", "compare_strategies"]
+__all__ = ["StrategyResult", "compare_strategies", "strategies_from_store"]
 
 STRATEGIES = ("optimal", "relevant", "irrelevant", "random", "worst")
 OUTCOMES = {"purchase": "purchases", "engagement": "engagements"}
@@ -152,3 +152,18 @@ def compare_strategies(levels: pd.DataFrame, *, min_offers: int = 5, n_boot: int
                    "mean_candidates": float(df.groupby("query").size().mean()) if knq else 0.0}
         out[name] = OutcomeStrategies(vals, ci, nq, k_block)
     return StrategyResult(out["purchase"], out["engagement"], min_offers)
+
+
+def strategies_from_store(store: Any, settings: Any) -> StrategyResult:
+    """The strategies block from a store's offers and judgments (levels stay in the engine;
+    only per (query, product) aggregates leave it)."""
+    from seemingly.measures import levels
+
+    lv = levels(store, settings).select("query", "product_id", "offers", "purchases",
+                                        "engagements", "relevant").to_pandas()
+    m = getattr(settings, "models", None)
+    min_offers = (m.strategy_min_offers if m is not None and m.strategy_min_offers
+                  else settings.min_offers)
+    return compare_strategies(lv, min_offers=min_offers,
+                              n_boot=m.n_boot if m is not None else 1000,
+                              seed=settings.seed, confidence=settings.confidence)

@@ -30,7 +30,7 @@ def load_model(model_dir: str | Path, loader: RankerLoader | None = None) -> Loa
     """
     path = Path(model_dir)
     if loader is None:
-        from seemingly.models.ranker import Ranker  # heavy (LightGBM): only when serving
+        from seemingly.models import Ranker  # heavy (LightGBM): only when a model is served
 
         loader = Ranker.load
     ranker: RankerLike = loader(path)
@@ -90,6 +90,15 @@ def create_app(
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     # FastAPI's default echoes each bad ``input``; a NaN there cannot be written as JSON and
     # turned a 422 into a 500. Keep loc/msg/type, which is what a client acts on.
+    content_type = request.headers.get("content-type", "")
+    if request.method == "POST" and "json" not in content_type.lower():
+        # FastAPI reads a non-JSON body as raw bytes and then reports "not an object": say
+        # what is actually wrong.
+        return JSONResponse(
+            status_code=415,
+            content={"detail": f"send the body as JSON with Content-Type: application/json "
+                               f"(got {content_type or 'no Content-Type'!r})"},
+        )
     errors = cast(RequestValidationError, exc).errors()
     detail = [
         {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type"))}

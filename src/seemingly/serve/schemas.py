@@ -23,8 +23,9 @@ __all__ = ["RankRequest", "RankResponse"]
 MAX_QUERY_CHARS = 512
 MAX_CANDIDATES = 1000
 # Generous bounds on free text: they only stop pathological bodies, the 1 MB limit does the rest.
-_ID = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
-_TEXT = Annotated[str, StringConstraints(max_length=2000)]
+# Ids are echoed back exactly as sent (no stripping), so a client can join on them.
+_ID = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+_TEXT = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 _LABEL = Annotated[str, StringConstraints(max_length=256)]
 
 
@@ -44,7 +45,7 @@ class Candidate(_Request):
     """One product to rank, with the products-table columns the features need."""
 
     product_id: _ID
-    title: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    title: _TEXT
     category: _LABEL
     price: float = Field(ge=0, allow_inf_nan=False, description="finite, >= 0")
     brand: _LABEL | None = None
@@ -91,9 +92,13 @@ class RankedItem(BaseModel):
 
     rank: int
     product_id: str
-    relevance: float = Field(description="predicted probability the product is relevant")
-    outcome: float = Field(description="predicted purchase or engagement score (the objective)")
-    fused: float = Field(description="the score the ranking is sorted by")
+    relevance: float = Field(description="relevance model score (probability of relevant)")
+    outcome: float = Field(description="purchase or engagement model score (the objective)")
+    fused: float = Field(
+        description="the score the ranking is sorted by: weight * norm(relevance) + "
+        "(1 - weight) * norm(outcome), normalised within this candidate set (see the "
+        "manifest's normalization)"
+    )
     features: dict[str, float | None] | None = Field(
         None, description="feature values (explain=true only); null marks a missing value"
     )

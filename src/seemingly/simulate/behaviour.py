@@ -16,7 +16,14 @@ from seemingly.simulate.catalog import Catalog
 from seemingly.simulate.config import Effects, WorldConfig
 from seemingly.simulate.queries import Pools
 
-__all__ = ["Population", "make_population", "history_orders", "OfferState", "offer_chunk"]
+__all__ = [
+    "Population",
+    "make_population",
+    "history_orders",
+    "OfferState",
+    "offer_chunk",
+    "sorted_unique",
+]
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,13 @@ class OfferState:
     bought_brand: np.ndarray
 
 
+def sorted_unique(*parts: np.ndarray) -> np.ndarray:
+    """Sorted distinct int64 keys (a sort beats numpy's hash-based unique here)."""
+    a = np.concatenate([np.asarray(p, dtype=np.int64) for p in parts])
+    a.sort()
+    return a[np.r_[True, a[1:] != a[:-1]]] if a.size else a
+
+
 def _isin_sorted(x: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
     if sorted_keys.size == 0:
         return np.zeros(x.shape, dtype=bool)
@@ -189,7 +203,8 @@ def offer_chunk(
     w = pools.policy_weight[q_r]
     with np.errstate(divide="ignore"):
         g = np.log(w) + rng.gumbel(size=w.shape)
-    slots = np.argsort(-g, axis=1)[:, :k]
+    # argmax is the k = 1 case of the top-k and far cheaper than a full row sort
+    slots = np.argmax(g, axis=1)[:, None] if k == 1 else np.argsort(-g, axis=1)[:, :k]
     wk = np.take_along_axis(w, slots, axis=1)
     # Propensity of position j: its weight over the weight of the slots still unchosen.
     remaining = w.sum(axis=1, keepdims=True) - np.cumsum(wk, axis=1) + wk
@@ -238,8 +253,8 @@ def offer_chunk(
         bhist = pre_b | (earlier_b(bought) & (brand >= 0))
     p_eng = _sigmoid(_logit(world.engagement, null, cat_coef=cat_e, hist=hist, bhist=bhist, **args))
     engaged = bought | (u_eng < p_eng)
-    state.bought = np.union1d(state.bought, key[bought])
-    state.bought_brand = np.union1d(state.bought_brand, bkey[bought & (brand >= 0)])
+    state.bought = sorted_unique(state.bought, key[bought])
+    state.bought_brand = sorted_unique(state.bought_brand, bkey[bought & (brand >= 0)])
     return dict(
         request=request,
         user=user,

@@ -19,6 +19,7 @@ from seemingly.simulate.behaviour import (
     history_orders,
     make_population,
     offer_chunk,
+    sorted_unique,
 )
 from seemingly.simulate.catalog import Catalog, build_synthetic_catalog
 from seemingly.simulate.config import WorldConfig, load_world
@@ -219,8 +220,8 @@ def simulate(
             b = cat.brand[p]
             bkeys.append((u.astype(np.int64) * n_b + b)[b >= 0])
             done += n_o
-    state.bought = np.unique(np.concatenate(keys)) if keys else state.bought
-    state.bought_brand = np.unique(np.concatenate(bkeys)) if bkeys else state.bought_brand
+    state.bought = sorted_unique(state.bought, *keys)
+    state.bought_brand = sorted_unique(state.bought_brand, *bkeys)
 
     offers = PartWriter(out / "offers")
     latent = PartWriter(Path(latent_dir)) if latent_dir is not None else None

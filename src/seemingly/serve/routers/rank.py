@@ -17,7 +17,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1", tags=["rank"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (400, 413, 422, 500, 503)
+    code: {"model": ErrorResponse} for code in (400, 413, 415, 422, 500, 503)
 }
 
 

@@ -1,0 +1,101 @@
+"""``seemingly train DATA --out MODEL_DIR`` and ``seemingly tradeoff DATA --out DIR``."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import typer
+
+from seemingly.cli.app import app
+
+_DATA_HELP = "folder of contract tables (products.*, offers.*, ...) or a DuckDB store file"
+
+
+def _settings(seed: int | None, min_offers: int | None, eval_folds: int | None = None):  # type: ignore[no-untyped-def]
+    from seemingly.config import AnalysisSettings
+
+    base = AnalysisSettings()
+    updates: dict = {}
+    if seed is not None:
+        updates["seed"] = seed
+    if min_offers is not None:
+        updates["min_offers"] = min_offers
+    if eval_folds is not None:
+        updates["models"] = {**base.models.model_dump(), "eval_folds": eval_folds}
+    return AnalysisSettings(**{**base.model_dump(), **updates})
+
+
+@app.command("train")
+def train_cmd(
+    data: Path = typer.Argument(..., help=_DATA_HELP),
+    out: Path = typer.Option(..., "--out", help="model directory to write"),
+    work: Path | None = typer.Option(None, "--work", help="folder for store.duckdb "
+                                     "(default: OUT/../<OUT name>-work)"),
+    seed: int | None = typer.Option(None, "--seed"),
+) -> None:
+    """Train the relevance, purchase and engagement models on DATA and write OUT."""
+    from seemingly.errors import ContractError
+    from seemingly.models import train
+    from seemingly.store.core import Store
+
+    settings = _settings(seed, None)
+    start = time.perf_counter()
+    try:
+        store = Store.for_data(data, work or out.parent / f"{out.name}-work")
+        with store:
+            trained = train(store, settings, out,
+                            window_split=settings.models.window_split,
+                            test_fraction=settings.models.test_fraction,
+                            normalization=settings.models.normalization,
+                            params={"n_estimators": settings.models.n_estimators})
+    except (ContractError, FileNotFoundError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+    for name, m in trained.metrics.items():
+        shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                          for k, v in m.items())
+        typer.echo(f"{name}: {shown}")
+    typer.echo(f"wrote {out} in {time.perf_counter() - start:.1f} s")
+
+
+@app.command("tradeoff")
+def tradeoff_cmd(
+    data: Path = typer.Argument(..., help=_DATA_HELP),
+    out: Path = typer.Option(..., "--out", help="folder for tradeoff.json (and store.duckdb)"),
+    eval_folds: int | None = typer.Option(None, "--eval-folds", min=1,
+                                          help="K-fold over queries (1 = one split)"),
+    min_offers: int | None = typer.Option(None, "--min-offers", min=1),
+    seed: int | None = typer.Option(None, "--seed"),
+) -> None:
+    """Fusion sweep vs joint model on held-out queries; writes OUT/tradeoff.json with the
+    strategies, tradeoff and models blocks."""
+    from seemingly.analysis import _jsonable
+    from seemingly.errors import ContractError
+    from seemingly.store.core import Store
+    from seemingly.strategies import strategies_from_store
+    from seemingly.tradeoff import run_tradeoff
+
+    settings = _settings(seed, min_offers, eval_folds)
+    start = time.perf_counter()
+    try:
+        store = Store.for_data(data, out)
+        with store:
+            strategies = strategies_from_store(store, settings)
+            result, trained = run_tradeoff(store, settings)
+    except (ContractError, FileNotFoundError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+    blocks = {"strategies": strategies.to_dict(), "tradeoff": result.to_dict(),
+              "models": trained.to_dict()}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "tradeoff.json").write_text(json.dumps(_jsonable(blocks), indent=2))
+    for objective in ("purchase", "engagement"):
+        d = result.to_dict()[objective]["dominance"]
+        lo, hi = d["difference_ci"]
+        typer.echo(f"{objective}: hypervolume fusion {d['fusion_hypervolume']:.4f}, joint "
+                   f"{d['joint_hypervolume']:.4f}, difference {d['difference']:+.4f} "
+                   f"[{lo:+.4f}, {hi:+.4f}]; fusion points dominated "
+                   f"{d['share_fusion_points_dominated']:.0%}")
+    typer.echo(f"wrote {out / 'tradeoff.json'} in {time.perf_counter() - start:.1f} s")
