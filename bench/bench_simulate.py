@@ -1,6 +1,9 @@
-"""Generation speed of the simulator: offers/s and peak RSS.
+"""Generation speed of the simulator: offers/s, CPU seconds and peak RSS.
 
 Goal: 10M offers of the default world within 30 s and under 4 GB peak memory on 2 cores.
+The wall time depends on what else runs on the machine, so the CPU time (all threads of
+this process: the generator plus the Parquet writer thread) is printed too; on an idle
+machine the wall time is about the CPU time of the busier thread plus start-up.
 
     nice .venv/bin/python bench/bench_simulate.py --offers 10000000
 """
@@ -26,9 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="keep the tables here")
     args = parser.parse_args(argv)
     out = args.out or Path(tempfile.mkdtemp(prefix="seemingly-bench-"))
-    t0 = time.perf_counter()
+    t0, c0, m0 = time.perf_counter(), time.process_time(), time.thread_time()
     result = simulate(out, args.world, n_offers=args.offers, seed=args.seed)
     seconds = time.perf_counter() - t0
+    cpu, main_cpu = time.process_time() - c0, time.thread_time() - m0
     # ru_maxrss is in KiB on Linux
     peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) / 1024**2
@@ -38,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"seconds={seconds:.1f} offers_per_s={result.counts['offers'] / seconds:,.0f} "
+        f"cpu_s={cpu:.1f} (generator thread {main_cpu:.1f}, writer {cpu - main_cpu:.1f}) "
+        f"offers_per_cpu_s={result.counts['offers'] / cpu:,.0f} "
         f"peak_rss_gib={peak_gib:.2f} disk_mib={size:.0f}"
     )
     if args.out is None:

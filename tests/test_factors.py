@@ -44,10 +44,12 @@ JUDGMENTS = pd.DataFrame({
     "annotator_id": ["a1"] * 5,
 })
 ORDERS = pd.DataFrame({
-    "order_id": ["a", "a", "b", "b", "c"],
-    "user_id": ["u3", "u3", "u1", "u1", "u2"],
-    "product_id": ["i1", "r1", "i1", "r2", "i2"],
-    "timestamp": [T("2023-12-01")] * 2 + [T("2024-01-02")] * 2 + [T("2024-01-10")],
+    "order_id": ["a", "a", "b", "b", "c", "o3"],
+    "user_id": ["u3", "u3", "u1", "u1", "u2", "u2"],
+    "product_id": ["i1", "r1", "i1", "r2", "i2", "r1"],
+    # order b comes later on the day of o1; order "o3" is offer o3's purchase logged again
+    "timestamp": [T("2023-12-01")] * 2 + [T("2024-01-02 12:00")] * 2 + [T("2024-01-10"),
+                                                                        T("2024-01-03")],
 })
 
 
@@ -65,7 +67,8 @@ class _Rows:
 def _by_hand_checks(frame: pd.DataFrame) -> None:
     f = _Rows(frame)
     assert sorted(map(str, f.rows)) == ["o1", "o2", "o3", "o4", "o6"]  # o5: (lego, x) never judged
-    # purchases: i1 = o1 + orders a, b = 3; r1 = o3 + a = 2; r2 = 1; i2 = 1; x = 0
+    # purchases: i1 = o1 + orders a, b = 3; r1 = o3 + a = 2 (order "o3" is o3 itself);
+    # r2 = 1; i2 = 1; x = 0
     # catalog counts sorted [0, 1, 1, 2, 3]; mid-rank percentile = (below + ties/2) / 5
     assert f.at["o1", "popularity"] == pytest.approx(70.0)  # o1 bought i1: leave-one-out 2
     assert f.at["o2", "popularity"] == pytest.approx(90.0)  # 3
@@ -77,14 +80,15 @@ def _by_hand_checks(frame: pd.DataFrame) -> None:
     assert f.at["o3", "price_ratio"] == pytest.approx(math.log2(10 / 25))
     assert pd.isna(f.at["o4", "price_ratio"])  # i2 has no price
     assert pd.isna(f.at["o6", "price_ratio"])  # this query has no relevant product
-    # baskets a{i1,r1} b{i1,r2} c{i2}: N=3, n_i1=2, n_r=1, n_ab=1 -> lift 1/(2/3+1) = 0.6
+    # baskets a{i1,r1} b{i1,r2} c{i2} (not "o3": an offer purchase): N=3, n_i1=2, n_r=1,
+    # n_ab=1 -> lift 1/(2/3+1) = 0.6
     assert f.at["o1", "copurchase"] == pytest.approx(math.log2(1.6))
     assert f.at["o3", "copurchase"] == pytest.approx(0.0)  # r1 and r2 never together
     assert f.at["o4", "copurchase"] == pytest.approx(0.0)
     assert pd.isna(f.at["o6", "copurchase"]) and pd.isna(f.at["o6", "semantic"])
     # semantic: i1 shares "lego", type and brand markers with r1 and r2; i2 shares nothing
     assert 0 < f.at["o1", "semantic"] < 1 and f.at["o4", "semantic"] == pytest.approx(0.0)
-    # history: u1 bought i1 on 01-02 (o1 and order b): not strictly before o1, before o2
+    # history: u1 bought i1 in o1 itself (not strictly before o1) and in b, before o2
     assert f.at["o1", "history"] == 0 and f.at["o2", "history"] == 1
     assert f.at["o2", "history_brand"] == 1 and f.at["o4", "history_brand"] == 0
     assert f.at["o3", "history"] == 0  # u2 bought i2 later (01-10), and never r1 before

@@ -56,6 +56,10 @@ def test_hand_worked_features() -> None:
     assert list(f.columns) == list(FEATURE_NAMES)
     assert f["query_length"].tolist() == [3, 3, 3]
     assert f["query_coverage"].tolist() == pytest.approx([2 / 3, 0.0, 1 / 3])
+    assert f["fuzzy_coverage"].tolist() == pytest.approx([2 / 3, 0.0, 1 / 3])
+    assert f["head_match"].tolist() == [1.0, 0.0, 0.0]
+    assert f["number_match"].isna().all()  # the query names no size or number
+    assert f["title_length"].tolist() == [3.0, 3.0, 3.0]
     # candidate prices 10, 5, 20 -> median 10
     assert f["price_relative"].tolist() == pytest.approx([0.0, -1.0, 1.0])
     assert f["brand_match"].tolist() == [1.0, 0.0, 1.0]
@@ -70,6 +74,15 @@ def test_hand_worked_features() -> None:
     assert f["category"].tolist() == [snap.categories.index("toys"),
                                       snap.categories.index("home"),
                                       snap.categories.index("toys")]
+
+
+def test_stems_and_numbers() -> None:
+    rows = pd.DataFrame({"query": ["2 toy trains"], "product_id": ["c"]})
+    f = compute_features(rows, _snapshot())
+    assert f["query_coverage"].iloc[0] == pytest.approx(1 / 3)  # "toy" only
+    assert f["fuzzy_coverage"].iloc[0] == pytest.approx(2 / 3)  # "trai" matches "train"
+    assert f["head_match"].iloc[0] == 1.0
+    assert f["number_match"].iloc[0] == 0.0
 
 
 def test_candidates_are_ranked_within_their_group_only() -> None:

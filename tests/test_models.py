@@ -70,13 +70,14 @@ def test_outcome_model_rates_with_weights_match_per_offer_rows() -> None:
     rows = pd.DataFrame({"a": [0.0, 1.0, 2.0], "b": [0.0, 0.0, 0.0],
                          "category": [0.0, 0.0, 0.0]})
     offers, buys = np.array([40, 60, 50]), np.array([4, 30, 45])
-    params = dict(n_estimators=60, learning_rate=0.3, min_child_samples=1, num_leaves=3)
+    params: dict = dict(n_estimators=60, learning_rate=0.3, min_child_samples=1, num_leaves=3)
     # each pattern as 5 rows of a fifth of its offers: LightGBM wants >= 3 rows per bin
     rep = rows.loc[rows.index.repeat(5)].reset_index(drop=True)
     agg = OutcomeModel(**params).fit(rep, np.repeat(buys / offers, 5),
                                      sample_weight=np.repeat(offers / 5, 5))
     per = pd.DataFrame(np.repeat(rows.to_numpy(), offers, axis=0), columns=rows.columns)
-    y = np.concatenate([np.r_[np.ones(b), np.zeros(n - b)] for b, n in zip(buys, offers)])
+    y = np.concatenate([np.r_[np.ones(b), np.zeros(n - b)]
+                        for b, n in zip(buys, offers, strict=True)])
     one = OutcomeModel(**params).fit(per, y)
     np.testing.assert_allclose(agg.predict(rows), one.predict(rows), atol=1e-6)
     np.testing.assert_allclose(agg.predict(rows), buys / offers, atol=0.05)
@@ -104,16 +105,28 @@ def test_joint_ranker_sorts_groups() -> None:
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from seemingly.config import AnalysisSettings
-    from seemingly.models import train
+    """A model directory written by the CLI: ``seemingly train DATA --out DIR``."""
+    from typer.testing import CliRunner
+
+    from seemingly.cli import app
     from seemingly.simulate import simulate
-    from seemingly.store import Store
 
     base = tmp_path_factory.mktemp("models")
     simulate(base / "sim", "default", n_offers=15000, seed=11)
-    store = Store.for_data(base / "sim", base / "work")
-    train(store, AnalysisSettings(), base / "model", params={"n_estimators": 40})
+    res = CliRunner().invoke(app, ["train", str(base / "sim"), "--out", str(base / "model")])
+    assert res.exit_code == 0, res.output
+    assert "relevance: auc=" in res.output
     return base / "model"
+
+
+def test_train_cli_reports_a_missing_folder(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from seemingly.cli import app
+
+    res = CliRunner().invoke(app, ["train", str(tmp_path / "nope"), "--out",
+                                   str(tmp_path / "m")])
+    assert res.exit_code == 1
 
 
 def test_model_directory_and_manifest(model_dir: Path) -> None:
@@ -131,7 +144,7 @@ def test_model_directory_and_manifest(model_dir: Path) -> None:
 def test_ranker(model_dir: Path) -> None:
     ranker = Ranker.load(model_dir)
     cat = pd.read_parquet(model_dir / "catalog.parquet").head(6)
-    cands = cat.to_dict("records")
+    cands: list = cat.to_dict("records")
     res = ranker.rank("Building Blocks", cands, weight=0.5, objective="purchase", explain=True)
     assert res.query == "building blocks"
     fused = [i.fused_score for i in res.items]

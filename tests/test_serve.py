@@ -439,8 +439,39 @@ def test_cli_serve_starts_uvicorn_on_loopback(
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # serve sets it; keep it from leaking
     seen: dict[str, Any] = {}
     monkeypatch.setattr(uvicorn, "run", lambda a, **kw: seen.update(app=a, **kw))
-    result = CliRunner().invoke(app, ["serve", "--model", str(trained[1]), "--port", "8123"])
+    args = ["serve", "--model", str(trained[1]), "--port", "8123", "--limit-concurrency", "32"]
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert (seen["host"], seen["port"]) == ("127.0.0.1", 8123)
+    assert (seen["host"], seen["port"], seen["limit_concurrency"]) == ("127.0.0.1", 8123, 32)
     with TestClient(seen["app"]) as c:  # the verified model was handed over, not reloaded
         assert c.get("/healthz").json()["model_loaded"] is True
+
+
+def test_request_of_a_client_that_left_is_not_scored(tmp_path: Path, fake: FakeRanker) -> None:
+    from seemingly.serve.deps import LoadedModel
+
+    app = create_app(tmp_path, loader=lambda _p: fake)
+    app.state.model = LoadedModel(tmp_path, fake)
+    body = json.dumps(_body()).encode()
+    messages: list[dict[str, Any]] = [
+        {"type": "http.request", "body": body, "more_body": False},
+        {"type": "http.disconnect"},
+    ]
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if len(messages) > 1 else messages[0]
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(dict(message))
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "POST", "scheme": "http", "path": "/v1/rank", "raw_path": b"/v1/rank",
+             "root_path": "", "query_string": b"", "client": ("127.0.0.1", 1),
+             "server": ("127.0.0.1", 80),
+             "headers": [(b"content-type", b"application/json"),
+                         (b"content-length", str(len(body)).encode())]}
+    asyncio.run(app(scope, receive, send))
+    assert fake.calls == []
+    assert sent[0]["status"] == 499

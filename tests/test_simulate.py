@@ -7,6 +7,8 @@ Planted effects are checked on the simulator's own latent factors (written to a 
 from __future__ import annotations
 
 import json
+import math
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,11 @@ from seemingly.cli import app
 from seemingly.contract import normalize_query
 from seemingly.errors import SeedRequiredError
 from seemingly.simulate import WORLDS, WorldConfig, load_world, simulate
+from seemingly.simulate.catalog import build_synthetic_catalog
+from seemingly.simulate.queries import KINDS, build_pools
+from seemingly.simulate.sampling import KeySet, RowSampler, Sampler
+from seemingly.simulate.vocab import PREFIXES, SUFFIXES
+from seemingly.simulate.write import PartWriter, ids
 
 N_SMALL = 40_000
 
@@ -55,10 +62,12 @@ def _tables(out: Path) -> dict[str, pa.Table]:
 
 
 def test_same_seed_same_tables_other_seed_other_tables(tmp_path: Path) -> None:
+    # several chunks, so history carried between chunks and the writer thread are covered
+    world = load_world("default").model_copy(update={"chunk_offers": 1000})
     for name, seed in (("a", 11), ("b", 11), ("c", 12)):
-        simulate(tmp_path / name, "default", n_offers=3000, seed=seed)
+        simulate(tmp_path / name, world, n_offers=3000, seed=seed)
     a, b, c = (_tables(tmp_path / n) for n in "abc")
-    assert a.keys() == b.keys()
+    assert a.keys() == b.keys() and "offers/part-00002.parquet" in a
     assert all(a[k].equals(b[k]) for k in a)
     assert not a["offers/part-00000.parquet"].equals(c["offers/part-00000.parquet"])
 
@@ -85,6 +94,12 @@ def test_contract_integrity(default_world) -> None:
     assert offers["query"].map(normalize_query).eq(offers["query"]).all()
     assert (products.price > 0).all()
     assert set(judgments.label) == {"0", "1"}
+    # offers come in time order inside the 30-day window after the history
+    start = pd.Timestamp(load_world("default").users.start)
+    assert offers.timestamp.is_monotonic_increasing
+    assert offers.timestamp.min() >= start > orders.timestamp[orders.order_id.str[0] == "h"].max()
+    assert offers.timestamp.max() < start + pd.Timedelta(days=30)
+    assert offers.offer_id.is_monotonic_increasing and offers.request_id.is_unique
     # every offer purchase is also an order row with order_id = offer_id
     bought = offers[offers.purchased]
     mirrored = orders.merge(
@@ -137,6 +152,18 @@ def test_history_is_strictly_earlier_purchases_in_orders(default_world) -> None:
     measured = m["first"].notna() & (m["first"] < m["timestamp"])
     assert (measured == m["history"]).all()
     assert 0.02 < m.history[~m.relevant].mean() < 0.4
+    # brand history: an earlier order of any product of the offered product's brand
+    brand = pd.read_parquet(out / "products.parquet").set_index("product_id").brand
+    first_b = (
+        orders.assign(brand=orders.product_id.map(brand))
+        .groupby(["user_id", "brand"])
+        .timestamp.min()
+        .rename("first_b")
+    )
+    mb = m.assign(brand=m.product_id.map(brand)).join(first_b, on=["user_id", "brand"])
+    measured_b = mb["first_b"].notna() & (mb["first_b"] < mb["timestamp"])
+    assert (measured_b == mb["brand_history"]).all()
+    assert mb.brand_history[~mb.history].any()  # brand history is more than history
 
 
 def test_relevant_offers_sell_more(default_world, null_world) -> None:
@@ -381,3 +408,150 @@ def test_retail_world_on_a_tiny_catalog(tmp_path: Path) -> None:
     assert {"bag", "holder"} & words
     with pytest.raises(ValueError, match="catalog"):
         simulate(tmp_path / "o2", "retail", n_offers=10, seed=1)
+
+
+def _reference_cosine(toks: frozenset[str], relevant: list[frozenset[str]]) -> float:
+    """Cosine of a binary token vector to the mean of the relevant products' vectors."""
+    centroid = Counter(t for r in relevant for t in r)
+    norm = math.sqrt(sum((v / len(relevant)) ** 2 for v in centroid.values()))
+    dot = sum(centroid[t] / len(relevant) for t in toks)
+    return dot / (math.sqrt(len(toks)) * norm) if toks and norm else 0.0
+
+
+def _core(text: str) -> str:
+    """The query without its request phrases (longest known prefix and suffix)."""
+    for pre in sorted(PREFIXES, key=len, reverse=True):
+        if text.startswith(pre + " "):
+            text = text[len(pre) + 1 :]
+            break
+    for suf in sorted(SUFFIXES, key=len, reverse=True):
+        if text.endswith(" " + suf):
+            return text[: -len(suf) - 1]
+    return text
+
+
+def test_pools_meet_their_definitions() -> None:
+    cfg = load_world("default")
+    rng = np.random.default_rng(5)
+    cat = build_synthetic_catalog(cfg, rng)
+    pools = build_pools(cfg, cat, 3000, rng)
+    assert pools.n == 3000 and len(set(pools.text)) == 3000
+    assert all(normalize_query(t) == t for t in pools.text)
+    assert pools.length.tolist() == [len(t.split()) for t in pools.text]
+    assert pools.length.max() <= 10
+    kinds_seen: Counter[str] = Counter()
+    for q in range(pools.n):
+        filled = pools.product[q] >= 0
+        assert filled[: filled.sum()].all()  # no gaps between candidates
+        prods = pools.product[q, filled]
+        kinds = [KINDS[k] for k in pools.kind[q, filled]]
+        assert len(set(prods.tolist())) == prods.size
+        rel = prods[pools.relevant[q, filled]]
+        assert 1 <= rel.size <= 4 and 2 <= prods.size - rel.size <= 5
+        seed = rel[0]
+        t, c, b = cat.product_type[seed], cat.category[seed], cat.brand[seed]
+        words = Counter(_core(pools.text[q]).split())
+        words.subtract(cat.type_names[t].split())  # "usb" of "usb cable" is not a constraint
+        use_brand = b >= 0 and words[normalize_query(cat.brand_names[b])] > 0
+        named = [a for a in cat.attrs[seed] if a >= 0 and words[cat.attr_names[a]] > 0]
+
+        def matches(p: int, t: int = t, b: int = b, brand: bool = use_brand) -> bool:
+            attrs = cat.attrs[p].tolist()
+            ok = cat.product_type[p] == t and (not brand or cat.brand[p] == b)
+            return ok and all(a in attrs for a in named)  # noqa: B023
+
+        assert all(matches(p) for p in rel)
+        comp = set(cat.type_complements[t])
+        for p, kind in zip(prods.tolist(), kinds, strict=True):
+            kinds_seen[kind] += 1
+            pt = cat.product_type[p]
+            if kind != "relevant":
+                assert not matches(p), (q, p, kind)
+            assert {
+                "relevant": pt == t,
+                "substitute": pt == t,
+                "same_brand": cat.brand[p] == b and pt != t,
+                "same_category": cat.category[p] == c and pt != t and cat.brand[p] != b,
+                "complement": pt in comp,
+                "unrelated": cat.category[p] != c and pt not in comp,
+            }[kind], (q, p, kind)
+        toks = [cat.tokens[p] for p in rel]
+        want = [_reference_cosine(cat.tokens[p], toks) for p in prods]
+        np.testing.assert_allclose(pools.semantic[q, filled], want, rtol=1e-12, atol=1e-12)
+        med = float(np.median(cat.price[rel]))
+        np.testing.assert_allclose(
+            pools.log2_price_ratio[q, filled], np.log2(cat.price[prods] / med)
+        )
+    assert set(kinds_seen) == set(KINDS)
+    # the configured kind mix (substitutes impossible for type-only queries become unrelated)
+    irr = sum(v for k, v in kinds_seen.items() if k != "relevant")
+    assert 0.15 < kinds_seen["same_category"] / irr < 0.25
+    assert 0.15 < kinds_seen["complement"] / irr < 0.25
+
+
+def test_ids_are_zero_padded_like_zfill() -> None:
+    numbers = np.array([0, 7, 42, 999_999_999])
+    assert ids("o", numbers, 9).to_pylist() == ["o" + str(n).zfill(9) for n in numbers]
+    assert ids("a", np.array([3, 123]), 2).to_pylist() == ["a03", "a123"]
+    assert ids("h", np.array([], dtype=np.int64), 9).to_pylist() == []
+
+
+def test_sampler_is_an_inverse_cdf_draw() -> None:
+    w = np.array([0.0, 1.0, 2.0, 0.0, 3.0, 0.5, 0.0, 1e-9, 4.0])
+    got = Sampler(w).draw(np.random.default_rng(1), 100_000)
+    u = np.random.default_rng(1).random(100_000)
+    assert np.array_equal(got, np.searchsorted(np.cumsum(w) / w.sum(), u, side="right"))
+    assert set(np.unique(got)) <= set(np.flatnonzero(w > 0))
+
+
+def test_background_writer_writes_the_same_parts(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    tables = [
+        pa.table({"x": pa.array(np.arange(n)), "s": ids("s", np.arange(n) % 7, 2)})
+        for n in (5, 0, 3)
+    ]
+    with ThreadPoolExecutor(1) as pool:
+        a, b = PartWriter(tmp_path / "a", pool), PartWriter(tmp_path / "b")
+        for t in tables:
+            a.write(t)
+            b.write(t)
+        a.close()
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert names == ["part-00000.parquet", "part-00001.parquet"] and a.rows == b.rows == 8
+    for n in names:
+        assert (tmp_path / "a" / n).read_bytes() == (tmp_path / "b" / n).read_bytes()
+
+
+@pytest.mark.parametrize("max_bytes", [1 << 20, 16])  # a bitmap, then a sorted array
+def test_key_set_matches_a_python_set(max_bytes: int) -> None:
+    rng = np.random.default_rng(2)
+    keys, ref = KeySet(5000, max_bitmap_bytes=max_bytes), set()
+    assert (keys.bits is None) == (max_bytes == 16)
+    for _ in range(4):
+        new = rng.integers(0, 5000, 300)
+        keys.add(new)
+        ref.update(new.tolist())
+        probe = rng.integers(0, 5000, 2000)
+        assert keys.contains(probe).tolist() == [int(p) in ref for p in probe]
+    everything = np.arange(5000)
+    assert int(keys.contains(everything).sum()) == len(ref)
+
+
+def test_row_sampler_alias_tables_reproduce_the_weights() -> None:
+    w = np.array(
+        [[2.5, 2.5, 1.0, 1.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0, 3, 1, 1, 1, 5.0]]
+    )
+    s = RowSampler(w)
+    p = w.shape[1]
+    # slot j is drawn from cell j with prob[j], and from any cell i aliased to j with 1 - prob[i]
+    prob, alias = s.prob.reshape(w.shape), s.alias.reshape(w.shape)
+    implied = np.zeros(w.shape)
+    for r in range(w.shape[0]):
+        for i in range(p):
+            implied[r, i] += prob[r, i] / p
+            implied[r, alias[r, i]] += (1 - prob[r, i]) / p
+    np.testing.assert_allclose(implied, w / w.sum(axis=1, keepdims=True), atol=1e-12)
+    draws = s.draw(np.repeat(np.arange(3), 20_000), np.random.default_rng(0)).reshape(3, -1)
+    assert all(w[r, draws[r]].min() > 0 for r in range(3))  # never an empty slot
+    assert abs((draws[0] == 0).mean() - 2.5 / 7) < 0.01

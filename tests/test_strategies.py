@@ -9,7 +9,7 @@ import pytest
 from seemingly.strategies import compare_strategies
 
 
-def _levels(rows: list[tuple[str, str, int, int, int, bool | None]]) -> pd.DataFrame:
+def _levels(rows: list) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["query", "product_id", "offers", "purchases",
                                        "engagements", "relevant"])
 

@@ -68,8 +68,9 @@ def test_relevance_at_1_and_ndcg_agree_with_ranx(k: int) -> None:
                 weights=np.array([0.0, 0.3, 1.0]), normalization="min-max", k=k)
     r = normalize_scores(cm.scatter(df, "rs"), cm.mask)
     o = normalize_scores(cm.scatter(df, "os"), cm.mask)
-    qrels = ranx.Qrels.from_dict({q: {p: int(v) for p, v in zip(g.product_id, g.relevant)
-                                      if v > 0} for q, g in df.groupby("query")})
+    qrels = ranx.Qrels.from_dict({
+        q: {p: int(v) for p, v in zip(g.product_id, g.relevant, strict=True) if v > 0}
+        for q, g in df.groupby("query")})
     for i, w in enumerate(res.weights):
         fused = w * r + (1 - w) * o
         run = ranx.Run.from_dict({
@@ -85,7 +86,7 @@ def test_vectorised_sweep_equals_naive_loop() -> None:
     res = sweep(cm.scatter(df, "rs"), cm.scatter(df, "os"), cm, normalization="min-max", k=3)
     assert len(res.weights) == 21 and res.weights[-1] == pytest.approx(1.0)
     for i, w in enumerate(res.weights):
-        for qi, (q, g) in enumerate(df.groupby("query", sort=True)):
+        for qi, (_q, g) in enumerate(df.groupby("query", sort=True)):
             rs = (g.rs - g.rs.min()) / (g.rs.max() - g.rs.min())
             os_ = (g.os - g.os.min()) / (g.os.max() - g.os.min())
             fused = (w * rs + (1 - w) * os_).to_numpy()
@@ -121,7 +122,7 @@ def test_dominance() -> None:
     means = np.column_stack([fr.mean(1), fl.mean(1)])
     # identical sets: exactly the points off their own frontier are dominated
     assert same["share_fusion_points_dominated"] == 1 - pareto_mask(means).mean()
-    better = dominance((fr * 0.5, fl * 0.5), (fr, fl), n_boot=200)
+    better: dict = dominance((fr * 0.5, fl * 0.5), (fr, fl), n_boot=200)
     assert better["share_fusion_points_dominated"] == 1.0
     assert better["difference"] > 0 and better["difference_ci"][0] > 0
     with pytest.raises(ValueError, match="same queries"):
@@ -147,3 +148,35 @@ def test_aggregate_labels() -> None:
         aggregate_labels(f, 1.5)
     with pytest.raises(ValueError, match="aggregation"):
         aggregate_labels(f, 0.5, method="max")  # type: ignore[arg-type]
+
+
+def test_tradeoff_block_end_to_end(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from seemingly.config import AnalysisSettings, ModelSettings
+    from seemingly.simulate import simulate
+    from seemingly.store import Store
+    from seemingly.tradeoff import run_tradeoff
+
+    simulate(tmp_path / "sim", "default", n_offers=15000, seed=5)
+    settings = AnalysisSettings(models=ModelSettings(
+        eval_folds=1, n_boot=50, n_estimators=30, joint_n_estimators=20, weight_step=0.25))
+    with Store.for_data(tmp_path / "sim", tmp_path / "work") as store:
+        result, trained = run_tradeoff(store, settings)
+    d = result.to_dict()
+    for objective in ("purchase", "engagement"):
+        block = d[objective]
+        for kind in ("fusion", "joint"):
+            pts = block[kind]
+            assert [p["weight"] for p in pts] == [0.0, 0.25, 0.5, 0.75, 1.0]
+            for p in pts:
+                assert set(p) >= {"weight", "relevance_at_1", f"{objective}_level_at_1",
+                                  "ndcg_at_k"}
+                assert 0.0 <= p["relevance_at_1"] <= 1.0
+                assert 0.0 <= p[f"{objective}_level_at_1"] <= 1.0
+        dom = block["dominance"]
+        lo, hi = dom["difference_ci"]
+        assert lo <= hi
+        assert dom["difference"] == pytest.approx(dom["joint_hypervolume"]
+                                                  - dom["fusion_hypervolume"])
+    models = trained.to_dict()
+    assert set(models) == {"relevance", "purchase", "engagement"}
+    assert models["relevance"]["metrics"]["auc"] > 0.6

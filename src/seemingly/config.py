@@ -6,7 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["ModelSettings", "LabelSettings", "HypothesisSettings", "AnalysisSettings", "IngestSettings"]
+__all__ = [
+    "ModelSettings", "LabelSettings", "HypothesisSettings", "AnalysisSettings", "IngestSettings"
+]
 
 
 class LabelSettings(BaseModel):
@@ -54,21 +56,36 @@ class ModelSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    window_split: float = Field(0.5, gt=0, lt=1, description="offer-time quantile: statistics before, labels after")
-    test_fraction: float = Field(0.3, gt=0, lt=1, description="share of queries held out (single split)")
-    eval_folds: int = Field(3, ge=1, description="trade-off: K-fold over queries (1 = single split)")
+    window_split: float = Field(
+        0.5, gt=0, lt=1,
+        description="offer-time quantile: statistics before, labels after",
+    )
+    test_fraction: float = Field(
+        0.3, gt=0, lt=1,
+        description="share of queries held out (single split)",
+    )
+    eval_folds: int = Field(
+        3, ge=1,
+        description="trade-off: K-fold over queries (1 = single split)",
+    )
     normalization: Literal["min-max", "z-score", "rank"] = "min-max"
     weight_step: float = Field(0.05, gt=0, le=1, description="relevance weight grid step")
     ndcg_k: int = Field(10, ge=1)
     aggregation: Literal["linear", "stochastic"] = "linear"
     replicates: int = Field(4, ge=1, description="stochastic aggregation: draws per query")
     stack_scores: bool = Field(True, description="joint model also sees cross-fitted model scores")
-    label_prior: float = Field(10.0, ge=0, description="pseudo-offers shrinking joint labels to the cross-fitted outcome")
+    label_prior: float = Field(
+        10.0, ge=0,
+        description="pseudo-offers shrinking joint labels to the cross-fitted outcome",
+    )
     n_estimators: int = Field(200, ge=1)
     joint_n_estimators: int = Field(100, ge=1)
     joint_learning_rate: float = Field(0.1, gt=0)
     n_boot: int = Field(1000, ge=0)
-    strategy_min_offers: int | None = Field(None, ge=1, description="strategies: offers per candidate (default min_offers)")
+    strategy_min_offers: int | None = Field(
+        None, ge=1,
+        description="strategies: offers per candidate (default min_offers)",
+    )
 
 
 class AnalysisSettings(BaseModel):

@@ -6,9 +6,10 @@ distinct (offered product, relevant product) pair. Everything else is joins and 
 
 Factor definitions (the contract's, made precise):
 
-- ``popularity``: purchases of the product over the whole data (offer purchases + orders),
-  minus the offer's own purchase, as a mid-rank percentile (0-100) of the catalog's purchase
-  counts (so an unsold product sits at the share of unsold products / 2);
+- ``popularity``: purchases of the product over the whole data (offer purchases + orders; an
+  order row equal to an offer purchase in user, product and timestamp is that purchase, not a
+  second one), minus the offer's own purchase, as a mid-rank percentile (0-100) of the
+  catalog's purchase counts (so an unsold product sits at the share of unsold products / 2);
   ``popularity_log2`` is log2(1 + the same leave-one-out count), the scale the models use:
   an effect linear in log purchases is what a multiplicative popularity gives, and the
   percentile squeezes the long tail of rarely bought products into a few points.
@@ -18,8 +19,9 @@ Factor definitions (the contract's, made precise):
 - ``semantic``: the largest text similarity (TF-IDF cosine by default) between the offered
   product and any *other* product judged relevant for the query; null when there is none.
 - ``copurchase``: log2(1 + the largest smoothed co-purchase lift with those products); null
-  likewise. Baskets come from orders; without orders, from offer purchases per user window
-  (then an offer's own purchase can sit in the basket it is measured by: a warning says so).
+  likewise. Baskets come from orders other than the offer purchases; without orders, from
+  offer purchases per user window (then an offer's own purchase can sit in the basket it is
+  measured by: a warning says so).
 - ``history`` / ``history_brand``: the user bought this product / this brand strictly before
   the offer's timestamp (offer purchases and orders); the offer's own purchase has the same
   timestamp and so never counts.
@@ -174,13 +176,14 @@ def build_offer_factors(
 
     buys = offers.filter(_.purchased).select("user_id", "product_id", "timestamp")
     if orders is not None:
-        # distinct: logs that also record each search purchase as an order (same user, product
-        # and time) must not count it twice, or leave-one-out popularity leaks the outcome.
-        purchases = buys.union(
-            orders.select("user_id", "product_id", "timestamp"), distinct=True
-        )
+        # Order histories often hold the search purchases too (the simulator writes each one
+        # as an order). Counted twice, an offer's own purchase would survive the leave-one-out
+        # popularity and sit in the baskets its co-purchase relation is read from; so an order
+        # row matching an offer purchase (user, product, timestamp) is that same purchase.
+        outside = orders.anti_join(buys, ["user_id", "product_id", "timestamp"])
+        purchases = buys.union(outside.select("user_id", "product_id", "timestamp"))
         baskets = purchase_baskets(
-            orders, basket=settings.copurchase_basket, window_days=settings.copurchase_window_days
+            outside, basket=settings.copurchase_basket, window_days=settings.copurchase_window_days
         )
         source = "orders"
     else:

@@ -34,7 +34,12 @@ FEATURE_NAMES: tuple[str, ...] = (
     "tfidf_cosine",
     "char_cosine",
     "query_coverage",
+    "fuzzy_coverage",
+    "head_match",
+    "number_match",
+    "title_length",
     "text_rank",
+    "text_gap",
     "semantic_relation",
     "copurchase_relation",
     "copurchase_max",
@@ -272,6 +277,11 @@ def _pair_features(df: pd.DataFrame, snap: FeatureSnapshot, text: sp.csr_matrix)
                          "copurchase_max": cp_max}, index=df.index)
 
 
+def _coverage(query: list[set[str]], title: list[set[str]], empty: float) -> list[float]:
+    """Share of each query's tokens found in its title (``empty`` for a query without any)."""
+    return [len(a & b) / len(a) if a else empty for a, b in zip(query, title, strict=True)]
+
+
 def compute_features(rows: pd.DataFrame, snapshot: FeatureSnapshot) -> pd.DataFrame:
     """Features of (query, candidate) rows; candidates of one query form one group.
 
@@ -305,13 +315,26 @@ def compute_features(rows: pd.DataFrame, snapshot: FeatureSnapshot) -> pd.DataFr
                                          snapshot.chars.tfidf(titles))
     qtok = [set(_tokens(q)) for q in queries]
     ttok = [set(_tokens(t)) for t in titles]
-    out["query_coverage"] = [len(a & b) / len(a) if a else 0.0 for a, b in zip(qtok, ttok)]
+    out["query_coverage"] = _coverage(qtok, ttok, 0.0)
+    # crude stems (first 4 characters) catch plurals and endings ("brackets" ~ "bracket")
+    qst = [{t[:4] for t in a} for a in qtok]
+    tst = [{t[:4] for t in b} for b in ttok]
+    out["fuzzy_coverage"] = _coverage(qst, tst, 0.0)
+    # the last query word is usually the head noun, the kind of product asked for
+    heads = [_tokens(q)[-1:] for q in queries]
+    out["head_match"] = [float(bool(h) and h[0][:4] in t) for h, t in zip(heads, tst, strict=True)]
+    # sizes and model numbers must match exactly when the query names one
+    qnum = [{t for t in a if any(ch.isdigit() for ch in t)} for a in qtok]
+    out["number_match"] = _coverage(qnum, ttok, np.nan)
+    out["title_length"] = [float(len(_tokens(t))) for t in titles]
     # within-query position of the text match, 1 = best; ties share the lower rank
     text_score = out["bm25"] + out["char_cosine"]
     df["_trank"] = text_score.to_numpy()
     n_in_group = df.groupby("_group")["_group"].transform("size").to_numpy()
     rank = text_score.groupby(df["_group"]).rank(method="min", ascending=False).to_numpy()
     out["text_rank"] = 1.0 - (rank - 1) / np.maximum(n_in_group - 1, 1)
+    # how far behind the best text match of its query a candidate is (0 for the best)
+    out["text_gap"] = (text_score - text_score.groupby(df["_group"]).transform("max")).to_numpy()
     out = out.join(_pair_features(df, snapshot, snapshot.words.tfidf(
         _product_text(df).tolist())))
     price = df["price"].where(df["price"] > 0)
@@ -324,7 +347,7 @@ def compute_features(rows: pd.DataFrame, snapshot: FeatureSnapshot) -> pd.DataFr
     engagements = pid.map(stats["engagements"]).fillna(0.0).astype(float)
     offers = pid.map(stats["offers"]).fillna(0.0).astype(float)
     popular = pid.map(stats["popularity"]).fillna(0.0).astype(float)
-    out["popularity"] = np.log1p(popular).to_numpy()
+    out["popularity"] = np.log1p(popular.to_numpy())
     # percentile among catalog products (products never bought in the window count as 0)
     all_p = np.sort(np.concatenate([stats["popularity"].to_numpy(dtype=float), np.zeros(
         max(len(snapshot.catalog) - len(stats), 0))]))
@@ -340,10 +363,10 @@ def compute_features(rows: pd.DataFrame, snapshot: FeatureSnapshot) -> pd.DataFr
     out["category"] = df["category"].fillna("unknown").astype(str).map(codes).fillna(-1)
     out["brand_match"] = [
         float(bool(b) and set(_tokens(b)) <= q) if isinstance(b, str) else np.nan
-        for b, q in zip(df["brand"], qtok)]
+        for b, q in zip(df["brand"], qtok, strict=True)]
     out["type_match"] = [
         len(set(_tokens(t)) & q) / max(len(set(_tokens(t))), 1) if isinstance(t, str)
-        else np.nan for t, q in zip(df["product_type"], qtok)]
+        else np.nan for t, q in zip(df["product_type"], qtok, strict=True)]
     _history_features(df, snapshot, out)
     return out.loc[:, list(FEATURE_NAMES)].astype(float)
 
@@ -358,12 +381,12 @@ def _history_features(df: pd.DataFrame, snap: FeatureSnapshot, out: pd.DataFrame
         out["user_bought_brand"] = np.nan
         return
     h = snap.history
-    bought = set(zip(h["user_id"].astype(str), h["product_id"].astype(str)))
+    bought = set(zip(h["user_id"].astype(str), h["product_id"].astype(str), strict=True))
     hb = h[h["brand"].notna()]
-    brands = set(zip(hb["user_id"].astype(str), hb["brand"].astype(str)))
+    brands = set(zip(hb["user_id"].astype(str), hb["brand"].astype(str), strict=True))
     ub = []
     ubb = []
-    for u, p, b in zip(df["user_id"], df["product_id"].astype(str), df["brand"]):
+    for u, p, b in zip(df["user_id"], df["product_id"].astype(str), df["brand"], strict=True):
         if u is None or (isinstance(u, float) and np.isnan(u)):
             ub.append(np.nan)
             ubb.append(np.nan)

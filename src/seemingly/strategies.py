@@ -82,7 +82,7 @@ def _normalised(per_query: np.ndarray, n_boot: int, seed: int,
         col = boots[:, j][~np.isnan(boots[:, j])]
         ci[name] = ([float(np.quantile(col, a)), float(np.quantile(col, 1 - a))]
                     if len(col) else [float("nan")] * 2)
-    return {n: float(r) for n, r in zip(STRATEGIES, ratio)}, ci
+    return {n: float(r) for n, r in zip(STRATEGIES, ratio, strict=True)}, ci
 
 
 def _matrices(df: pd.DataFrame, level: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -12,6 +12,23 @@ import typer
 from seemingly.cli.app import app
 
 _DATA_HELP = "folder of contract tables (products.*, offers.*, ...) or a DuckDB store file"
+# --backend spark: DATA may be a storage URL (s3a://, hdfs://, abfss://), so DATA is text.
+_BACKEND_HELP = "duckdb (embedded, default) or spark (PySpark; see docs/cluster.md)"
+_MASTER_HELP = "Spark master: local[N], spark://host:7077, yarn, k8s://... (default local[2])"
+_CONF_HELP = "Spark setting KEY=VALUE, repeatable (e.g. spark.executor.memory=8g)"
+
+
+def _spark_settings(master: str | None, conf: list[str] | None) -> Any:
+    """SparkSettings from the --spark-master / --spark-conf options."""
+    from seemingly.store.spark import SparkSettings
+
+    pairs = {}
+    for item in conf or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"--spark-conf {item!r}: expected KEY=VALUE")
+        pairs[key.strip()] = value.strip()
+    return SparkSettings(master=master, conf=pairs)
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -68,20 +85,35 @@ def validate_cmd(
 
 @app.command("ingest")
 def ingest_cmd(
-    data: Path = typer.Argument(..., help=_DATA_HELP),
-    db: Path = typer.Option(..., "--db", help="store file to write (replaced only on success)"),
+    data: str = typer.Argument(..., help=_DATA_HELP),
+    db: str = typer.Option(
+        ..., "--db", help="store file to write (replaced only on success); with --backend spark "
+        "a folder or storage URL that gets one Parquet folder per table"
+    ),
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+    backend: str = typer.Option("duckdb", "--backend", help=_BACKEND_HELP),
+    spark_master: str | None = typer.Option(None, "--spark-master", help=_MASTER_HELP),
+    spark_conf: list[str] | None = typer.Option(None, "--spark-conf", help=_CONF_HELP),
 ) -> None:
-    """Validate DATA and write the accepted rows and the quarantine into a DuckDB store."""
+    """Validate DATA and write the accepted rows and the quarantine into a DuckDB store
+    (or, with --backend spark, into a Parquet store folder that `analyze` opens directly)."""
     from rich.console import Console
 
     from seemingly.errors import ContractError
     from seemingly.store import ingest
 
+    if backend not in ("duckdb", "spark"):
+        raise typer.BadParameter(f"--backend {backend!r}: use duckdb or spark")
     start = time.perf_counter()
     try:
         with Console(stderr=True).status(f"ingesting {data} ..."):
-            report = ingest(data, db)
+            if backend == "spark":
+                from seemingly.store.spark import write_spark_store
+
+                settings = _spark_settings(spark_master, spark_conf)
+                report = write_spark_store(data, db, settings=settings)
+            else:
+                report = ingest(data, db)
     except (ContractError, FileNotFoundError) as exc:
         raise _fail(exc) from None
     if as_json:
@@ -93,7 +125,7 @@ def ingest_cmd(
 
 @app.command("analyze")
 def analyze_cmd(
-    data: Path = typer.Argument(..., help=_DATA_HELP),
+    data: str = typer.Argument(..., help=_DATA_HELP),
     out: Path = typer.Option(..., "--out", help="folder for results.json (and store.duckdb)"),
     min_offers: int | None = typer.Option(
         None, "--min-offers", min=1, help="offers a (query, product) needs to count as a level"
@@ -101,6 +133,9 @@ def analyze_cmd(
     relevant_at: float | None = typer.Option(
         None, "--relevant-at", help="numeric grade from which a judgment is relevant (default 1)"
     ),
+    backend: str = typer.Option("duckdb", "--backend", help=_BACKEND_HELP),
+    spark_master: str | None = typer.Option(None, "--spark-master", help=_MASTER_HELP),
+    spark_conf: list[str] | None = typer.Option(None, "--spark-conf", help=_CONF_HELP),
 ) -> None:
     """Ingest DATA (a folder) or open it (a store file), measure, and write OUT/results.json."""
     from rich.console import Console
@@ -110,6 +145,8 @@ def analyze_cmd(
     from seemingly.errors import ContractError
     from seemingly.store.core import Store
 
+    if backend not in ("duckdb", "spark"):
+        raise typer.BadParameter(f"--backend {backend!r}: use duckdb or spark")
     base = AnalysisSettings()
     updates: dict[str, Any] = {}
     if min_offers is not None:
@@ -121,9 +158,15 @@ def analyze_cmd(
     settings = AnalysisSettings(**{**base.model_dump(), **updates})
     console = Console(stderr=True)
     start = time.perf_counter()
+    store: Store
     try:
         with console.status(f"reading {data} ..."):
-            store = Store.for_data(data, out)
+            if backend == "spark":  # validated in the cluster; nothing is written but results
+                from seemingly.store.spark import open_spark_store
+
+                store = open_spark_store(data, settings=_spark_settings(spark_master, spark_conf))
+            else:
+                store = Store.for_data(data, out)
         t_ingest = time.perf_counter() - start
         with store, console.status("measuring ..."):
             results = analyze(store, settings)

@@ -21,6 +21,10 @@ def serve(
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="port to bind")] = 8000,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+    limit_concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, help="answer 503 at once beyond this many open connections"),
+    ] = None,
 ) -> None:
     """Serve MODEL over HTTP: POST /v1/rank, GET /v1/model, GET /healthz, /docs."""
     # One OpenMP thread per LightGBM predict: a server's parallelism is its requests, and on a
@@ -40,4 +44,10 @@ def serve(
         typer.echo(f"error: cannot serve {model}: {exc}", err=True)
         raise typer.Exit(code=2) from exc
     typer.echo(f"serving {model} on http://{host}:{port} (docs at /docs)", err=True)
-    uvicorn.run(create_app(model, preloaded=loaded), host=host, port=port, log_level=log_level)
+    uvicorn.run(
+        create_app(model, preloaded=loaded),
+        host=host,
+        port=port,
+        log_level=log_level,
+        limit_concurrency=limit_concurrency,
+    )

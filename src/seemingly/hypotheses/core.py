@@ -135,7 +135,8 @@ def _curves(patterns: pd.DataFrame, settings: HypothesisSettings, confidence: fl
     for hyp in ("popularity", "price", "semantic_relation", "copurchase_relation"):
         col = _CONTINUOUS[hyp][1]
         have = irr[irr[col].notna()]
-        if have.empty:
+        if have.empty:  # no irrelevant offer has this factor: empty curves, not a missing key
+            out[hyp] = {o: {"irrelevant": [], "relevant": []} for o in OUTCOMES}
             continue
         edges = bin_edges(have[col].to_numpy(), have["offers"].to_numpy(), settings.curve_bins)
         names = edge_labels(edges)

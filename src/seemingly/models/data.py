@@ -45,18 +45,10 @@ class ModelData:
 
 
 def _relevance(store: Any, settings: Any) -> pd.DataFrame:
-    try:
-        from seemingly.labels import relevance
-    except ImportError:  # pragma: no cover - only until seemingly.labels exists
-        relevance = None
-    if relevance is not None:
-        rel = relevance(store, settings).to_pandas()
-        return rel[["query", "product_id", "relevant"]]
-    j = store.table("judgments").to_pandas()  # pragma: no cover
-    x = pd.to_numeric(j["label"], errors="coerce")
-    ok = (x >= settings.labels.relevant_at) | j["label"].str.lower().isin(["true", "e"])
-    return (j.assign(r=ok.astype(float)).groupby(["query", "product_id"], as_index=False)["r"]
-            .mean().assign(relevant=lambda d: d["r"] > 0.5)[["query", "product_id", "relevant"]])
+    from seemingly.labels import relevance
+
+    rel = relevance(store, settings).to_pandas()
+    return rel[["query", "product_id", "relevant"]]
 
 
 def _purchases(store: Any, offers: ibis.Table) -> ibis.Table:

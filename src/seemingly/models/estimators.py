@@ -109,7 +109,7 @@ class _LightGBMModel:
         if not hasattr(self, "booster_"):
             raise NotFittedError(f"{type(self).__name__} is not fitted")
         gain = self.booster_.feature_importance(importance_type="gain")
-        return {n: float(g) for n, g in zip(self.feature_names_, gain)}
+        return {n: float(g) for n, g in zip(self.feature_names_, gain, strict=True)}
 
     def save(self, path: Path) -> Path:
         """Write LightGBM's model text to ``path``."""
@@ -138,13 +138,21 @@ class _LightGBMModel:
 
 
 class RelevanceModel(_LightGBMModel):
-    """P(a human judges the product relevant to the query), from judgments (binary)."""
+    """P(a human judges the product relevant to the query), from judgments.
 
-    objective = "binary"
+    ``y`` is 0/1 relevance or a share in [0, 1] (e.g. the share of annotators who said
+    relevant, or a rescaled mean grade): cross-entropy takes both and equals the binary
+    log-loss on 0/1 labels.
+    """
+
+    objective = "cross_entropy"
 
     def fit(self, X: pd.DataFrame, y: Any, *, sample_weight: Any = None) -> RelevanceModel:
-        self._fit(X, np.asarray(y, dtype=float), None if sample_weight is None
-                  else np.asarray(sample_weight, float))
+        y = np.asarray(y, dtype=float)
+        if len(y) and (np.nanmin(y) < 0 or np.nanmax(y) > 1):
+            raise ValueError("RelevanceModel needs labels in [0, 1]: 0/1 relevance or a share "
+                             "of relevant votes; rescale graded labels, e.g. (grade - 1) / 2")
+        self._fit(X, y, None if sample_weight is None else np.asarray(sample_weight, float))
         return self
 
 

@@ -51,7 +51,8 @@ class RankResult:
 
 def _explain(X: pd.DataFrame, i: int) -> dict[str, float | None]:
     # NaN (e.g. no user, no price) becomes None so the result is valid JSON
-    return {n: (None if np.isnan(v) else float(v)) for n, v in zip(X.columns, X.iloc[i])}
+    row = X.iloc[i]
+    return {str(n): (None if np.isnan(v) else float(v)) for n, v in row.items()}
 
 
 class Ranker:

@@ -83,7 +83,7 @@ def fit_models(data: ModelData, *, params: dict[str, Any] | None = None,
                                        sample_weight=otr["offers"].to_numpy())
         y, w = (ote[col] / ote["offers"]).to_numpy(), ote["offers"].to_numpy(float)
         p = m.predict(ote[FEATURES])
-        base = float((otr[col].sum() / otr["offers"].sum()))
+        base = float(otr[col].sum() / otr["offers"].sum())
         metrics[name] = {"logloss": _weighted_logloss(y, p, w),
                          "logloss_constant": _weighted_logloss(y, np.full(len(y), base), w),
                          "n_train_offers": int(otr["offers"].sum()),

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +21,13 @@ from seemingly.simulate.behaviour import (
     history_orders,
     make_population,
     offer_chunk,
-    sorted_unique,
+    offer_model,
 )
 from seemingly.simulate.catalog import Catalog, build_synthetic_catalog
 from seemingly.simulate.config import WorldConfig, load_world
 from seemingly.simulate.judge import judge
-from seemingly.simulate.queries import KINDS, build_pools
+from seemingly.simulate.queries import KINDS, Pools, build_pools
+from seemingly.simulate.sampling import KeySet
 from seemingly.simulate.truth import truth_dict
 from seemingly.simulate.write import PartWriter, ids, take, timestamps, write_table
 
@@ -169,14 +172,50 @@ def simulate(
     )
     counts["judgments"] = int(qi.size)
 
-    orders = PartWriter(out / "orders")
+    # One background thread encodes and compresses Parquet parts while the next chunk is
+    # generated; the parts and their order are the same as without it.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="seemingly-write") as pool:
+        orders = PartWriter(out / "orders", pool)
+        offers = PartWriter(out / "offers", pool)
+        latent = PartWriter(Path(latent_dir), pool) if latent_dir is not None else None
+        n_users = _simulate_offers(
+            cfg, cat, pools, start, real_orders, n_offers, seed, rng, orders, offers, latent
+        )
+        for writer in (orders, offers, latent):
+            if writer is not None:
+                writer.close()
+    paths["offers"], paths["orders"] = offers.directory, orders.directory
+    counts["offers"], counts["orders"] = offers.rows, orders.rows
+    counts["queries"], counts["users"] = pools.n, n_users
+    truth = truth_dict(cfg, seed, n_offers, counts)
+    (out / "truth.json").write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
+    paths["truth"] = out / "truth.json"
+    return SimulationResult(out, paths, counts, truth, round(time.perf_counter() - t0, 3))
+
+
+def _simulate_offers(
+    cfg: WorldConfig,
+    cat: Catalog,
+    pools: Pools,
+    start: datetime,
+    real_orders: tuple[np.ndarray, ...] | None,
+    n_offers: int,
+    seed: int,
+    rng: np.random.Generator,
+    orders: PartWriter,
+    offers: PartWriter,
+    latent: PartWriter | None,
+) -> int:
+    """Write the order history, then the offers chunk by chunk; return the number of users."""
+    product_ids = pa.array(cat.product_ids, pa.string())
+    query_text = pa.array(pools.text, pa.string())
+    k = cfg.policy.offers_per_request
     if real_orders is not None:
         user_ids, hist_user, hist_prod, hist_ts, hist_order = real_orders
         start = (
             datetime(1970, 1, 1) + timedelta(microseconds=int(hist_ts.max())) + timedelta(days=1)
         )
-        n_users = len(user_ids)
-        pop = make_population(cfg, pools, n_users, rng, user_ids=user_ids)
+        pop = make_population(cfg, pools, len(user_ids), rng, user_ids=user_ids)
         orders.write(
             pa.table(
                 {
@@ -190,41 +229,31 @@ def simulate(
     else:
         n_users = int(min(max(n_offers / cfg.users.offers_per_user, 20), cfg.users.max_users))
         pop = make_population(cfg, pools, n_users, rng)
+    model = offer_model(cfg, cat, pools, pop)
     user_text = pa.array(pop.user_ids, pa.string())
     t_start = _us(start)
-    state = OfferState(np.empty(0, np.int64), np.empty(0, np.int64))
-    n_b = len(cat.brand_names) + 1
+    n_b, n_u = model.n_brands, len(pop.user_ids)
+    state = OfferState(KeySet(n_u * cat.n), KeySet(n_u * n_b))
+
+    def remember(u: np.ndarray, p: np.ndarray) -> None:
+        b = cat.brand[p]
+        state.bought.add(u.astype(np.int64) * cat.n + p)
+        state.bought_brand.add((u.astype(np.int64) * n_b + b)[b >= 0])
+
     if real_orders is not None:
-        keys = [hist_user.astype(np.int64) * cat.n + hist_prod]
-        bkeys = [hist_user.astype(np.int64) * n_b + cat.brand[hist_prod]]
-        bkeys[0] = bkeys[0][cat.brand[hist_prod] >= 0]
+        remember(hist_user, hist_prod)
     else:
-        keys, bkeys = [], []
         n_hist = int(round(cfg.users.history_orders_per_offer * n_offers))
         t_hist = t_start - cfg.users.history_days * _DAY_US
         done = 0
         while done < n_hist:  # baskets average ~1.3 rows; size the order count from rows
             n_o = min(cfg.chunk_offers, n_hist - done)
-            o, u, p, ts = history_orders(cfg, cat, pools, pop, n_o, t_hist, t_start, rng)
-            orders.write(
-                pa.table(
-                    {
-                        "order_id": ids("h", o + done, 9),
-                        "user_id": take(user_text, u),
-                        "product_id": take(product_ids, p),
-                        "timestamp": timestamps(ts),
-                    }
-                )
-            )
-            keys.append(u.astype(np.int64) * cat.n + p)
-            b = cat.brand[p]
-            bkeys.append((u.astype(np.int64) * n_b + b)[b >= 0])
+            o, u, p, ts = history_orders(cfg, model, pools, pop, n_o, t_hist, t_start, rng)
+            rows = {"user": u, "product": p, "timestamp": ts}
+            orders.write(partial(_order_table, "h", o + done, rows, user_text, product_ids), o.size)
+            remember(u, p)
             done += n_o
-    state.bought = sorted_unique(state.bought, *keys)
-    state.bought_brand = sorted_unique(state.bought_brand, *bkeys)
 
-    offers = PartWriter(out / "offers")
-    latent = PartWriter(Path(latent_dir)) if latent_dir is not None else None
     n_requests = math.ceil(n_offers / k)
     window = cfg.users.offer_days * _DAY_US
     per_chunk = max(cfg.chunk_offers // k, 1)
@@ -234,66 +263,83 @@ def simulate(
         crng = np.random.default_rng([seed, 1, c])
         lo = t_start + window * r0 // n_requests
         hi = max(t_start + window * r1 // n_requests, lo + 1)
-        ch = offer_chunk(cfg, cat, pools, pop, state, r1 - r0, lo, hi, crng)
+        ch = offer_chunk(cfg, model, pools, pop, state, r1 - r0, lo, hi, crng)
         m = min(ch["product"].size, n_offers - written)
         ch = {key: v[:m] for key, v in ch.items()}
         offer_no = np.arange(written, written + m)
-        offer_id = ids("o", offer_no, 9)
-        offers.write(
-            pa.table(
-                {
-                    "offer_id": offer_id,
-                    "request_id": ids("r", ch["request"] + r0, 9),
-                    "timestamp": timestamps(ch["timestamp"]),
-                    "user_id": take(user_text, ch["user"]),
-                    "query": take(query_text, ch["query"]),
-                    "product_id": take(product_ids, ch["product"]),
-                    "position": pa.array(ch["position"], pa.int32()),
-                    "engaged": pa.array(ch["engaged"], pa.bool_()),
-                    "purchased": pa.array(ch["purchased"], pa.bool_()),
-                    "propensity": pa.array(ch["propensity"], pa.float64()),
-                }
-            )
-        )
         b = ch["purchased"]
+        offers.write(partial(_offer_table, ch, r0, offer_no, user_text, query_text, product_ids), m)
         # Offer purchases are orders too (order_id = offer_id), so order history is complete.
+        bought = {key: ch[key][b] for key in ("user", "product", "timestamp")}
         orders.write(
-            pa.table(
-                {
-                    "order_id": offer_id.filter(pa.array(b)),
-                    "user_id": take(user_text, ch["user"][b]),
-                    "product_id": take(product_ids, ch["product"][b]),
-                    "timestamp": timestamps(ch["timestamp"][b]),
-                }
-            )
+            partial(_order_table, "o", offer_no[b], bought, user_text, product_ids), int(b.sum())
         )
         if latent is not None:
-            latent.write(
-                pa.table(
-                    {
-                        "offer_id": offer_id,
-                        "relevant": ch["relevant"],
-                        "kind": pa.array(np.array(KINDS, dtype=object)[ch["kind"]], pa.string()),
-                        "category": pa.array(
-                            np.array(cat.category_names, dtype=object)[cat.category[ch["product"]]],
-                            pa.string(),
-                        ),
-                        "popularity_z": cat.pop_z[ch["product"]],
-                        "log2_price_ratio": ch["log2_price_ratio"],
-                        "semantic": ch["semantic"],
-                        "copurchase": ch["kind"] == 4,
-                        "query_length": pools.length[ch["query"]],
-                        "history": ch["history"],
-                        "brand_history": ch["brand_history"],
-                        "p_purchase": ch["p_purchase"],
-                    }
-                )
-            )
+            latent.write(partial(_latent_table, cat, pools, ch, offer_no), m)
         written += m
-    paths["offers"], paths["orders"] = offers.directory, orders.directory
-    counts["offers"], counts["orders"] = offers.rows, orders.rows
-    counts["queries"], counts["users"] = pools.n, len(pop.user_ids)
-    truth = truth_dict(cfg, seed, n_offers, counts)
-    (out / "truth.json").write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
-    paths["truth"] = out / "truth.json"
-    return SimulationResult(out, paths, counts, truth, round(time.perf_counter() - t0, 3))
+    return len(pop.user_ids)
+
+
+def _offer_table(
+    ch: dict[str, np.ndarray],
+    r0: int,
+    offer_no: np.ndarray,
+    user_text: pa.Array,
+    query_text: pa.Array,
+    product_ids: pa.Array,
+) -> pa.Table:
+    return pa.table(
+        {
+            "offer_id": ids("o", offer_no, 9),
+            "request_id": ids("r", ch["request"] + r0, 9),
+            "timestamp": timestamps(ch["timestamp"]),
+            "user_id": take(user_text, ch["user"]),
+            "query": take(query_text, ch["query"]),
+            "product_id": take(product_ids, ch["product"]),
+            "position": pa.array(ch["position"], pa.int32()),
+            "engaged": pa.array(ch["engaged"], pa.bool_()),
+            "purchased": pa.array(ch["purchased"], pa.bool_()),
+            "propensity": pa.array(ch["propensity"], pa.float64()),
+        }
+    )
+
+
+def _order_table(
+    prefix: str,
+    numbers: np.ndarray,
+    rows: dict[str, np.ndarray],
+    user_text: pa.Array,
+    product_ids: pa.Array,
+) -> pa.Table:
+    return pa.table(
+        {
+            "order_id": ids(prefix, numbers, 9),
+            "user_id": take(user_text, rows["user"]),
+            "product_id": take(product_ids, rows["product"]),
+            "timestamp": timestamps(rows["timestamp"]),
+        }
+    )
+
+
+def _latent_table(
+    cat: Catalog, pools: Pools, ch: dict[str, np.ndarray], offer_no: np.ndarray
+) -> pa.Table:
+    cell, prod = ch["cell"], ch["product"]
+    return pa.table(
+        {
+            "offer_id": ids("o", offer_no, 9),
+            "relevant": pools.relevant.ravel()[cell],
+            "kind": pa.array(np.array(KINDS, dtype=object)[pools.kind.ravel()[cell]], pa.string()),
+            "category": pa.array(
+                np.array(cat.category_names, dtype=object)[cat.category[prod]], pa.string()
+            ),
+            "popularity_z": cat.pop_z[prod],
+            "log2_price_ratio": pools.log2_price_ratio.ravel()[cell],
+            "semantic": pools.semantic.ravel()[cell],
+            "copurchase": pools.kind.ravel()[cell] == 4,
+            "query_length": pools.length[ch["query"]],
+            "history": ch["history"],
+            "brand_history": ch["brand_history"],
+            "p_purchase": ch["p_purchase"],
+        }
+    )

@@ -25,3 +25,12 @@ __all__ = [
     "store_from_frames",
     "validate",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The Spark store needs pyspark (the `spark` extra): import it only when asked for.
+    if name in ("open_spark_store", "write_spark_store"):
+        from seemingly.store import spark
+
+        return getattr(spark, name)
+    raise AttributeError(f"module 'seemingly.store' has no attribute {name!r}")

@@ -16,7 +16,7 @@ from seemingly.contract import CONTRACT_VERSION, TABLES, normalize_query, query_
 from seemingly.errors import ContractError
 from seemingly.store.report import IngestReport, TableReport
 from seemingly.store.rules import missing_columns_error, parse_select
-from seemingly.store.sources import Source, describe, sql_str
+from seemingly.store.sources import Source, describe, parquet_parts, sql_str
 
 __all__ = ["build"]
 
@@ -44,6 +44,8 @@ _REPAIRS: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("position_defaulted", "position IS NULL", "offers with no position, set to 1"),
     ),
 }
+# Columns a multi-file Parquet scan adds (see sources.parquet_parts).
+_VIRTUAL = {"file_index", "file_row_number", "_file_idx", "_row"}
 # Repairs that are a documented default when the whole column is absent: no warning then.
 _DEFAULT_WHEN_ABSENT = {"request_id_defaulted": "request_id", "position_defaulted": "position"}
 
@@ -96,19 +98,22 @@ def _register_queries(con: duckdb.DuckDBPyConnection, table: str) -> str:
     return name
 
 
-def _result_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
-    """_res_<table>: typed rows with the final list of problems in ``_final``."""
+def _ord(alias: str = "") -> str:
+    """One BIGINT ordering rows in file order: file number in the high bits, row in the low."""
+    return f"((CAST({alias}_file_idx AS BIGINT) << 40) + {alias}_row)"
+
+
+def _stage(con: duckdb.DuckDBPyConnection, table: str, res: str) -> None:
+    """``res``: typed rows with the list of problems in ``_p2``, duplicates included.
+
+    One pass over the input: parse, every row rule, the normalised query and the product check
+    (hash joins against small tables: the distinct queries, the accepted products).
+    """
     spec = TABLES[table]
-    has_query = "query" in spec.column_names
-    has_product_ref = table != "products"
     joins, extra, cols = [], [], []
     for n in spec.column_names:
-        cols.append(
-            "q.norm AS query, q.qlen AS query_length, s.query AS _raw_query"
-            if (n == "query")
-            else f's."{n}"'
-        )
-    if has_query:
+        cols.append("q.norm AS query, q.qlen AS query_length" if n == "query" else f's."{n}"')
+    if "query" in spec.column_names:
         qmap = _register_queries(con, table)
         joins.append(f"LEFT JOIN {qmap} q ON s.query = q.raw")
         extra.append(
@@ -118,7 +123,7 @@ def _result_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
                 "'query=' || coalesce(s.query, 'NULL')",
             )
         )
-    if has_product_ref:
+    if table != "products":
         joins.append("LEFT JOIN main.products p ON s.product_id = p.product_id")
         extra.append(
             (
@@ -131,31 +136,88 @@ def _result_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
     det = " ".join(f"WHEN {c} THEN {d}" for _, c, d in extra)
     p2 = f"concat_ws(';', NULLIF(s._problems, ''){', ' + tokens if tokens else ''})"
     d2 = f"coalesce(s._detail, CASE {det} END)" if det else "s._detail"
-    stage = (
-        f"SELECT s._file_idx, s._row, {', '.join(cols)}, {p2} AS _p2, {d2} AS _d2 "
-        f"FROM _src_{table} s {' '.join(joins)}"
+    con.execute(
+        f"CREATE TEMP TABLE {res} AS SELECT s._file_idx, s._row, {', '.join(cols)}, "
+        f"{p2} AS _p2, {d2} AS _d2 FROM _src_{table} s {' '.join(joins)}"
     )
     if spec.key:
-        k = spec.key
-        final = (
-            f"CASE WHEN _p2 = '' AND row_number() OVER (PARTITION BY _p2 = '', \"{k}\" "
-            f"ORDER BY _file_idx, _row) > 1 THEN 'duplicate_id:{k}' ELSE _p2 END"
-        )
-        detail = f"CASE WHEN _p2 = '' THEN '{k}=' || \"{k}\" ELSE _d2 END"
-    else:
-        final, detail = "_p2", "_d2"
+        _mark_duplicates(con, res, spec.key)
+
+
+def _mark_duplicates(con: duckdb.DuckDBPyConnection, res: str, key: str) -> None:
+    """Mark every valid row whose key an earlier valid row (in file order) already has.
+
+    First a hash aggregate over 64-bit hashes of the key (cheaper and smaller than one over
+    the strings) finds candidate keys; the exact keys and their first row are then found among
+    the candidates only, and only those rows are updated. Cheaper than a window over all rows,
+    which sorts the whole table with its payload.
+    """
+    k = f'"{key}"'
+    valid = f"FROM {res} WHERE _p2 = ''"
     con.execute(
-        f"CREATE TEMP TABLE _res_{table} AS SELECT * EXCLUDE (_p2, _d2), {final} AS _final, "
-        f"{detail} AS _detail FROM ({stage})"
+        f"CREATE TEMP TABLE _duph AS SELECT hash({k}) AS h {valid} GROUP BY 1 HAVING count(*) > 1"
     )
+    (n,) = con.execute("SELECT count(*) FROM _duph").fetchone()  # type: ignore[misc]
+    if n:
+        con.execute(
+            f"CREATE TEMP TABLE _dup AS SELECT {k} AS k, min({_ord()}) AS keep {valid} "
+            f"AND hash({k}) IN (SELECT h FROM _duph) GROUP BY {k} HAVING count(*) > 1"
+        )
+        # An UPDATE keeps the rows where they are, so the file order of res survives.
+        con.execute(
+            f"UPDATE {res} SET _p2 = 'duplicate_id:{key}', _d2 = '{key}=' || {res}.{k} "
+            f"FROM _dup d WHERE {res}.{k} = d.k AND {res}._p2 = '' "
+            f"AND {_ord(res + '.')} <> d.keep"
+        )
+        con.execute("DROP TABLE _dup")
+    con.execute("DROP TABLE _duph")
 
 
-def _load_table(
+def _in_file_order(con: duckdb.DuckDBPyConnection, res: str, n_files: int) -> bool:
+    """Whether ``res`` is stored in file order, so writing its rows needs no sort.
+
+    Each file's rows are numbered 1..n, so in file order row ``_row`` of file ``i`` sits at
+    rowid ``offset[i] + _row - 1``. DuckDB keeps the scan order through our joins in practice
+    but does not promise it; when this check fails the final write sorts instead.
+    """
+    per_file = con.execute(
+        f"SELECT _file_idx, count(*), min(_row), max(_row) FROM {res} GROUP BY 1"
+    ).fetchall()
+    sizes = [0] * n_files
+    for idx, n, lo, hi in per_file:
+        if lo != 1 or hi != n:
+            return False
+        sizes[int(idx)] = int(n)
+    offsets, total = [], 0
+    for n in sizes:
+        offsets.append(total)
+        total += n
+    (bad,) = con.execute(
+        f"SELECT count(*) FROM {res} WHERE rowid <> {offsets}[_file_idx + 1] + _row - 1"
+    ).fetchone()  # type: ignore[misc]
+    return int(bad) == 0
+
+
+def _selects(
     con: duckdb.DuckDBPyConnection, table: str, sources: list[Source], warnings: list[str]
-) -> TableReport:
+) -> tuple[list[str], set[str]]:
+    """Parse SELECTs of a table's sources (runs of same-schema Parquet parts share one scan),
+    and the optional columns no source has."""
     spec = TABLES[table]
-    selects = []
+    selects: list[str] = []
     absent_optional: set[str] = set(spec.column_names)
+    run: list[tuple[int, Source]] = []
+    run_types: list[tuple[str, str]] = []
+
+    def flush() -> None:
+        if len(run) == 1:
+            selects.append(parse_select(spec, run[0][1], run[0][0], dict(run_types)))
+        elif run:
+            paths = [str(s.parquet_path) for _, s in run]
+            merged = Source(table, run[0][1].label, parquet_parts(paths, run[0][0]))
+            selects.append(parse_select(spec, merged, "_file_idx", dict(run_types)))
+        run.clear()
+
     for i, src in enumerate(sources):
         types = describe(con, src)
         missing = [c for c in spec.required_columns if c not in types]
@@ -167,49 +229,74 @@ def _load_table(
                 f"{src.label}: ignored column(s) not in the contract: {', '.join(unknown)}"
             )
         absent_optional &= set(spec.column_names) - set(types)
-        selects.append(parse_select(spec, src, i, types))
+        # A user column named like a scan's virtual column would shadow it: read alone then.
+        mergeable = src.parquet_path is not None and not _VIRTUAL & set(types)
+        if mergeable and run and list(types.items()) == run_types:
+            run.append((i, src))
+            continue
+        flush()
+        if mergeable:
+            run.append((i, src))
+            run_types[:] = list(types.items())
+        else:
+            selects.append(parse_select(spec, src, i, types))
+    flush()
+    return selects, absent_optional
+
+
+def _load_table(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    sources: list[Source],
+    warnings: list[str],
+) -> TableReport:
+    selects, absent_optional = _selects(con, table, sources, warnings)
     con.execute(f"CREATE TEMP VIEW _src_{table} AS {' UNION ALL '.join(selects)}")
+    res = f"_res_{table}"
     try:
-        _result_table(con, table)
+        _stage(con, table, res)
     except duckdb.Error as exc:
         raise ContractError(
             f"table {table!r} ({', '.join(s.label for s in sources)}): could not be read: {exc}. "
             f"Check the files are valid and UTF-8 encoded."
         ) from exc
 
-    cols = ", ".join(f'"{n}" {t}' for n, t in _store_columns(table))
-    con.execute(f'CREATE TABLE main."{table}" ({cols})')
-    con.execute(
-        f'INSERT INTO main."{table}" SELECT {_accepted_select(table)} FROM _res_{table} '
-        f"WHERE _final = '' ORDER BY _file_idx, _row"
-    )
-    labels = ", ".join(f"({i}, {sql_str(s.label)})" for i, s in enumerate(sources))
-    first = "split_part(_final, ';', 1)"
-    rules = "list_transform(string_split(_final, ';'), lambda x: split_part(x, ':', 1))"
-    con.execute(
-        f"INSERT INTO quarantine SELECT {sql_str(table)}, f.label, r._row, "
-        f"split_part({first}, ':', 1), split_part({first}, ':', 2), "
-        f"r._detail || CASE WHEN len({rules}) > 1 THEN ' (all rules: ' || "
-        f"array_to_string({rules}, ', ') || ')' ELSE '' END "
-        f"FROM _res_{table} r JOIN (VALUES {labels}) f(idx, label) ON r._file_idx = f.idx "
-        f"WHERE r._final <> '' ORDER BY r._file_idx, r._row"
-    )
-
-    counts = dict(
-        con.execute(
-            f"SELECT split_part({first}, ':', 1), count(*) FROM _res_{table} GROUP BY 1"
-        ).fetchall()
-    )
+    first = "split_part(_p2, ';', 1)"
+    # Rule counts and repair counts in one scan of the staged rows.
+    repairs_def = _REPAIRS.get(table, ())
+    counts_sql = ", ".join(["count(*)", *(f"count_if({cond})" for _, cond, _ in repairs_def)])
+    counts: dict[str, int] = {}
+    repairs: dict[str, int] = {name: 0 for name, _, _ in repairs_def}
+    for rule, n, *fixed in con.execute(
+        f"SELECT split_part({first}, ':', 1), {counts_sql} FROM {res} GROUP BY 1"
+    ).fetchall():
+        counts[rule] = int(n)
+        if rule == "":
+            repairs = {name: int(f) for (name, _, _), f in zip(repairs_def, fixed, strict=True)}
     accepted = int(counts.pop("", 0))
-    read = accepted + sum(int(v) for v in counts.values())
-    repairs: dict[str, int] = {}
-    for name, cond, text in _REPAIRS.get(table, ()):
-        (n,) = con.execute(
-            f"SELECT count(*) FROM _res_{table} WHERE _final = '' AND {cond}"
-        ).fetchone()  # type: ignore[misc]
-        repairs[name] = int(n)
+    read = accepted + sum(counts.values())
+    for name, _, text in repairs_def:
+        n = repairs[name]
         if n and _DEFAULT_WHEN_ABSENT.get(name) not in absent_optional:
             warnings.append(f"{table}: {n} {text}")
+
+    labels = "[" + ", ".join(sql_str(s.label) for s in sources) + "]"
+    rules = "list_transform(string_split(_p2, ';'), lambda x: split_part(x, ':', 1))"
+    con.execute(
+        f"INSERT INTO quarantine SELECT {sql_str(table)}, {labels}[_file_idx + 1], _row, "
+        f"split_part({first}, ':', 1), split_part({first}, ':', 2), "
+        f"_d2 || CASE WHEN len({rules}) > 1 THEN ' (all rules: ' || "
+        f"array_to_string({rules}, ', ') || ')' ELSE '' END "
+        f"FROM {res} WHERE _p2 <> '' ORDER BY _file_idx, _row"
+    )
+    # Accepted rows in file order: a plain filter of res keeps its order, so sort only if the
+    # staging pass did not keep it.
+    order = "" if _in_file_order(con, res, len(sources)) else " ORDER BY _file_idx, _row"
+    con.execute(
+        f'CREATE TABLE main."{table}" AS SELECT {_accepted_select(table)} FROM {res} '
+        f"WHERE _p2 = ''{order}"
+    )
+
     # Reconcile against what actually landed, not against the counts we just derived.
     (stored,) = con.execute(f'SELECT count(*) FROM main."{table}"').fetchone()  # type: ignore[misc]
     (quarantined,) = con.execute(
@@ -220,7 +307,7 @@ def _load_table(
             f"internal error: {table} read {read} rows but stored {stored} and quarantined "
             f"{quarantined}; please report this with the input"
         )
-    con.execute(f"DROP TABLE _res_{table}")
+    con.execute(f"DROP TABLE {res}")
     con.execute(f"DROP VIEW _src_{table}")
     return TableReport(
         table=table,
@@ -241,8 +328,14 @@ def build(
     fingerprint: str,
     ignored: list[str],
 ) -> IngestReport:
-    """Validate ``sources`` and write the store tables and ``seemingly_meta`` into ``con``."""
+    """Validate ``sources`` and write the store tables and ``seemingly_meta`` into ``con``.
+
+    Rows are staged in temp tables (kept in memory, spilled to the connection's
+    ``temp_directory`` beyond ``memory_limit``), so the store file only receives final tables.
+    """
     con.execute("SET TimeZone = 'UTC'")
+    # The final writes rely on scans and filters keeping the row order (see _in_file_order).
+    con.execute("SET preserve_insertion_order = true")
     by_table: dict[str, list[Source]] = defaultdict(list)
     for s in sources:
         by_table[s.table].append(s)

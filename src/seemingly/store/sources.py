@@ -16,7 +16,15 @@ import duckdb
 from seemingly.contract import TABLES
 from seemingly.errors import ContractError
 
-__all__ = ["Source", "describe", "discover", "fingerprint_files", "frame_sources", "sql_str"]
+__all__ = [
+    "Source",
+    "describe",
+    "discover",
+    "fingerprint_files",
+    "frame_sources",
+    "parquet_parts",
+    "sql_str",
+]
 
 # Suffix (after dropping a compression suffix) -> reader.
 _FORMATS = {".parquet": "parquet", ".csv": "csv", ".jsonl": "json", ".ndjson": "json"}
@@ -31,6 +39,9 @@ class Source:
     table: str
     label: str  # what error messages and quarantine rows call it
     relation: str  # SQL FROM-clause item yielding the raw columns plus _row
+    # The file behind it, when it is a Parquet file: consecutive Parquet parts of one table
+    # with the same schema are then read by one multi-file scan (see parquet_parts).
+    parquet_path: str | None = None
 
 
 def sql_str(value: str) -> str:
@@ -66,6 +77,28 @@ def _relation(path: Path, fmt: str) -> str:
     return (
         f"(SELECT * EXCLUDE (ordinality), ordinality AS _row FROM "
         f"read_json({lit}, format = 'newline_delimited') WITH ORDINALITY)"
+    )
+
+
+def _source(table: str, label: str, path: Path, fmt: str) -> Source:
+    return Source(
+        table, label, _relation(path, fmt), str(path.absolute()) if fmt == "parquet" else None
+    )
+
+
+def parquet_parts(paths: list[str], first_idx: int) -> str:
+    """One scan over several Parquet files with ``_row`` and ``_file_idx`` (``first_idx`` +
+    position in ``paths``).
+
+    One multi-file scan instead of a UNION ALL of per-file scans: DuckDB then splits the work
+    over threads across files; a UNION ALL runs its branches one after another, and a file
+    with a single row group is read by a single thread.
+    """
+    files = ", ".join(sql_str(p) for p in paths)
+    return (
+        f"(SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS _row, "
+        f"CAST(file_index AS BIGINT) + {int(first_idx)} AS _file_idx "
+        f"FROM read_parquet([{files}], file_row_number = true))"
     )
 
 
@@ -112,9 +145,7 @@ def discover(data: Path) -> tuple[list[Source], list[str]]:
                     ignored.append(str(part.relative_to(data)))
                     continue
                 found = True
-                sources.append(
-                    Source(entry.name, str(part.relative_to(data)), _relation(part, fmt))
-                )
+                sources.append(_source(entry.name, str(part.relative_to(data)), part, fmt))
             if not found:
                 raise ContractError(
                     f"{entry}: folder of table {entry.name!r} holds no data files "
@@ -127,7 +158,7 @@ def discover(data: Path) -> tuple[list[Source], list[str]]:
             continue
         if stem not in TABLES:
             raise _unknown_table(entry, stem)
-        sources.append(Source(stem, entry.name, _relation(entry, fmt)))
+        sources.append(_source(stem, entry.name, entry, fmt))
     return sources, ignored
 
 

@@ -89,8 +89,9 @@ def _number(spec: ColumnSpec, col: Column, text: Column, typ: str) -> Parsed:
     raise AssertionError(f"no number rule for column {spec.name}")  # contract and rules disagree
 
 
-def _timestamp(spec: ColumnSpec, col: Column, text: Column, typ: str, label: str,
-               table: str) -> Parsed:
+def _timestamp(
+    spec: ColumnSpec, col: Column, text: Column, typ: str, label: str, table: str
+) -> Parsed:
     if typ in _TIMESTAMPS:
         # The session runs in UTC, so a zoned timestamp becomes its UTC wall-clock time.
         return Parsed(col.cast("timestamp"), text, (("null_value", col.isNull()),))

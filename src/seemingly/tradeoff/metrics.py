@@ -116,29 +116,54 @@ def _discounts(k: int) -> np.ndarray:
     return 1.0 / np.log2(np.arange(2, k + 2))
 
 
+class _Prepared:
+    """Per-query quantities that do not depend on the scores, computed once per sweep."""
+
+    PAD = np.float32(-1e30)  # finite, so 0 * PAD stays PAD-like instead of NaN
+
+    def __init__(self, cm: CandidateMatrix, k: int) -> None:
+        self.k = min(k, cm.mask.shape[1])
+        self.rows = np.arange(cm.mask.shape[0])
+        self.rel = np.where(cm.mask, cm.relevant, 0.0)
+        self.level = np.where(cm.mask, cm.level, 0.0)
+        best = self.level.max(axis=1, initial=0.0) if cm.mask.size else np.zeros(0)
+        self.inv_best = np.divide(1.0, best, out=np.zeros(len(best)), where=best > 0)
+        self.disc = _discounts(self.k)
+        if np.isin(self.rel, (0.0, 1.0)).all():
+            # binary gains: the ideal DCG is the sum of the first n_relevant discounts
+            csum = np.concatenate([[0.0], np.cumsum(self.disc)])
+            idcg = csum[np.minimum(self.rel.sum(axis=1).astype(int), self.k)]
+        else:
+            idcg = (-np.sort(-self.rel, axis=1)[:, : self.k] * self.disc).sum(axis=1)
+        self.inv_idcg = np.divide(1.0, idcg, out=np.zeros(len(idcg)), where=idcg > 0)
+        self.pad = ~cm.mask
+
+    def padded(self, s: np.ndarray) -> np.ndarray:
+        return np.where(self.pad, self.PAD, s).astype(np.float32)
+
+    def metrics(self, s: np.ndarray, *, padded: bool = False
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if not padded:
+            s = self.padded(s)
+        kk = self.k
+        if kk < s.shape[1]:
+            part = np.argpartition(-s, kk - 1, axis=1)[:, :kk]
+        else:
+            part = np.broadcast_to(np.arange(s.shape[1]), s.shape)
+        sub = np.take_along_axis(s, part, 1)
+        order = np.take_along_axis(part, np.argsort(-sub, axis=1, kind="stable"), 1)
+        top = order[:, 0]
+        rel1 = self.rel[self.rows, top]
+        lvl1 = self.level[self.rows, top] * self.inv_best
+        dcg = (np.take_along_axis(self.rel, order, 1) * self.disc).sum(axis=1)
+        return rel1, lvl1, dcg * self.inv_idcg
+
+
 def ranking_metrics(fused: np.ndarray, cm: CandidateMatrix, k: int) -> tuple[
         np.ndarray, np.ndarray, np.ndarray]:
     """relevance@1, level@1 (level of the top product / the query's best level) and
     NDCG@k on binary relevance, per query, for one score matrix (higher = ranked first)."""
-    s = np.where(cm.mask, fused, -np.inf)
-    rows = np.arange(s.shape[0])
-    top = np.argmax(s, axis=1)
-    rel1 = cm.relevant[rows, top]
-    best = np.where(cm.mask, cm.level, -np.inf).max(axis=1)
-    lvl1 = np.divide(cm.level[rows, top], best, out=np.zeros(len(rows)), where=best > 0)
-    kk = min(k, s.shape[1])
-    if kk < s.shape[1]:
-        part = np.argpartition(-s, kk - 1, axis=1)[:, :kk]
-    else:
-        part = np.tile(np.arange(s.shape[1]), (s.shape[0], 1))
-    order = np.take_along_axis(part, np.argsort(-np.take_along_axis(s, part, 1), axis=1,
-                                                kind="stable"), 1)
-    disc = _discounts(kk)
-    dcg = (cm.relevant[rows[:, None], order] * disc).sum(axis=1)
-    ideal = -np.sort(-np.where(cm.mask, cm.relevant, 0.0), axis=1)[:, :kk]
-    idcg = (ideal * disc).sum(axis=1)
-    ndcg = np.divide(dcg, idcg, out=np.zeros(len(rows)), where=idcg > 0)
-    return rel1, lvl1, ndcg
+    return _Prepared(cm, k).metrics(fused)
 
 
 def sweep(relevance_scores: np.ndarray, outcome_scores: np.ndarray, cm: CandidateMatrix, *,
@@ -153,6 +178,9 @@ def sweep(relevance_scores: np.ndarray, outcome_scores: np.ndarray, cm: Candidat
         weights, float)
     r = normalize_scores(relevance_scores, cm.mask, normalization).astype(np.float32)
     o = normalize_scores(outcome_scores, cm.mask, normalization).astype(np.float32)
-    out = [ranking_metrics(wi * r + (1.0 - wi) * o, cm, k) for wi in w]
+    prep = _Prepared(cm, k)
+    r, o = prep.padded(r), prep.padded(o)
+    out = [prep.metrics(np.float32(wi) * r + np.float32(1.0 - wi) * o, padded=True)
+           for wi in w]
     return SweepResult(w, np.stack([x[0] for x in out]), np.stack([x[1] for x in out]),
                        np.stack([x[2] for x in out]), k)

@@ -8,12 +8,17 @@ import numpy as np
 __all__ = ["pareto_mask", "hypervolume", "dominance"]
 
 
+def _dominated_by(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """For each point of ``a``: does some point of ``b`` dominate it?"""
+    ge = np.all(b[None, :, :] >= a[:, None, :], axis=2)
+    gt = np.any(b[None, :, :] > a[:, None, :], axis=2)
+    return np.asarray(np.any(np.logical_and(ge, gt), axis=1), dtype=bool)
+
+
 def pareto_mask(points: np.ndarray) -> np.ndarray:
     """True for points no other point dominates (>= in both objectives, > in one)."""
     p = np.asarray(points, float)
-    ge = (p[None, :, :] >= p[:, None, :]).all(axis=2)
-    gt = (p[None, :, :] > p[:, None, :]).any(axis=2)
-    return ~(ge & gt).any(axis=1)
+    return ~_dominated_by(p, p)
 
 
 def hypervolume(points: np.ndarray, reference: tuple[float, float] = (0.0, 0.0)) -> float:
@@ -37,9 +42,7 @@ def hypervolume(points: np.ndarray, reference: tuple[float, float] = (0.0, 0.0))
 
 def _dominated_share(a: np.ndarray, b: np.ndarray) -> float:
     """Share of points in ``a`` that some point of ``b`` dominates."""
-    ge = (b[None, :, :] >= a[:, None, :]).all(axis=2)
-    gt = (b[None, :, :] > a[:, None, :]).any(axis=2)
-    return float((ge & gt).any(axis=1).mean()) if len(a) else 0.0
+    return float(_dominated_by(a, b).mean()) if len(a) else 0.0
 
 
 def dominance(fusion: tuple[np.ndarray, np.ndarray], joint: tuple[np.ndarray, np.ndarray], *,

@@ -45,9 +45,10 @@ class ObjectiveTradeoff:
         m = s.means()
         front = pareto_mask(m[["relevance_at_1", "level_at_1"]].to_numpy())
         key = f"{self.objective}_level_at_1"
-        return [{"weight": float(r.weight), "relevance_at_1": float(r.relevance_at_1),
-                 key: float(r.level_at_1), "ndcg_at_k": float(r.ndcg_at_k),
-                 "on_frontier": bool(f)} for r, f in zip(m.itertuples(), front)]
+        return [{"weight": float(w), "relevance_at_1": float(r), key: float(lv),
+                 "ndcg_at_k": float(n), "on_frontier": bool(f)}
+                for w, r, lv, n, f in zip(m["weight"], m["relevance_at_1"], m["level_at_1"],
+                                          m["ndcg_at_k"], front, strict=True)]
 
     def to_dict(self) -> dict[str, Any]:
         return {"fusion": self._points(self.fusion), "joint": self._points(self.joint),

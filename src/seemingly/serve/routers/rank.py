@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 
 from seemingly.serve.deps import LoadedModel, get_model
 from seemingly.serve.protocol import RankResultLike
@@ -31,7 +31,7 @@ class NonFiniteScoreError(RuntimeError):
 # answer built from the ranker's floats. ``response_model`` keeps the OpenAPI schema exact.
 @router.post("/rank", response_model=RankResponse, responses=_ERRORS)
 async def rank(
-    body: RankRequest, model: Annotated[LoadedModel, Depends(get_model)]
+    body: RankRequest, model: Annotated[LoadedModel, Depends(get_model)], request: Request
 ) -> Response:
     """Rank the candidates, best first, by the ranker's fused score.
 
@@ -40,6 +40,10 @@ async def rank(
     model (purchase or engagement).
     """
     results: list[RankedItem] = []
+    if await request.is_disconnected():
+        # The client gave up while this request queued behind others (overload): scoring it
+        # would only delay the requests still waiting. Nobody reads this answer.
+        return Response(status_code=499)
     if body.candidates:  # nothing to score; the ranker need not handle an empty frame
         candidates = body.model_dump(include={"candidates"})["candidates"]
         try:
