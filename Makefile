@@ -2,21 +2,27 @@
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+STAMP := $(VENV)/.installed-dev
+BASE_STAMP := $(VENV)/.installed
 OUT ?= out/demo
 
 .PHONY: venv demo test lint typecheck unit sysdeps bench clean
 
-$(STAMP): pyproject.toml
+# Two installs: the demo needs only the package; tests add the dev and spark extras.
+$(BASE_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	touch $(BASE_STAMP)
+
+$(STAMP): $(BASE_STAMP)
 	$(BIN)/python -m pip install -q -e ".[dev,spark]"
 	touch $(STAMP)
 
 venv: $(STAMP)
 
 ## The main job: simulate the default world, analyse it, write out/demo/report.html
-demo: $(STAMP)
+demo: $(BASE_STAMP)
 	$(BIN)/seemingly study --out $(OUT)
 
 ## Lint, type-check and the whole test suite (browser and Spark tests included)

@@ -12,7 +12,8 @@ import pandas as pd
 
 from seemingly.contract import normalize_query
 from seemingly.errors import ModelArtifactError
-from seemingly.features import FEATURE_NAMES, FeatureSnapshot, compute_features
+from seemingly.feature_core import Candidates, feature_matrix
+from seemingly.features import FEATURE_NAMES, FeatureSnapshot
 from seemingly.models.artifacts import read_manifest
 from seemingly.models.estimators import OutcomeModel, RelevanceModel
 from seemingly.tradeoff.metrics import normalize_scores
@@ -49,10 +50,23 @@ class RankResult:
                 "normalization": self.normalization, "items": [i.to_dict() for i in self.items]}
 
 
-def _explain(X: pd.DataFrame, i: int) -> dict[str, float | None]:
+def _explain(X: np.ndarray, i: int) -> dict[str, float | None]:
     # NaN (e.g. no user, no price) becomes None so the result is valid JSON
-    row = X.iloc[i]
-    return {str(n): (None if np.isnan(v) else float(v)) for n, v in row.items()}
+    return {n: (None if v != v else v) for n, v in zip(FEATURE_NAMES, X[i].tolist(),
+                                                        strict=True)}
+
+
+def _predict(model: Any, X: np.ndarray) -> np.ndarray:
+    """The model's scores of the feature matrix ``X`` (columns :data:`FEATURE_NAMES`).
+
+    LightGBM directly on the float64 array: the same numbers the model's ``predict`` gives
+    for a DataFrame of it (Ranker.load checked the feature names), without the per-call
+    DataFrame conversion. One thread: a request is small, and the service runs many.
+    """
+    booster = getattr(model, "booster_", None)
+    if booster is None:  # not one of ours (e.g. a test double): use its public predict
+        return np.asarray(model.predict(pd.DataFrame(X, columns=list(FEATURE_NAMES))), float)
+    return np.asarray(booster.predict(X, num_threads=1), dtype=float)
 
 
 class Ranker:
@@ -91,7 +105,9 @@ class Ranker:
             models[name] = kind.load(d / entry["file"], feature_names=names)
         if "relevance" not in models:
             raise ModelArtifactError(f"{d}: the manifest lists no relevance model; retrain")
-        return cls(models, FeatureSnapshot.load(d), manifest)
+        snapshot = FeatureSnapshot.load(d)
+        snapshot.index.warm()  # look-ups and catalog texts now, not in the first requests
+        return cls(models, snapshot, manifest)
 
     def rank(self, query: str, candidates: Sequence[Mapping[str, Any]], *, weight: float,
              objective: Objective, user_id: str | None = None, k: int | None = None,
@@ -116,23 +132,21 @@ class Ranker:
         if not candidates:
             return RankResult(query, weight, objective, self.normalization, ())
         q = normalize_query(query)
-        rows = pd.DataFrame([dict(c) for c in candidates])
-        if "product_id" not in rows:
+        records = [dict(c) for c in candidates]
+        if any("product_id" not in r for r in records):
             raise KeyError("every candidate needs a product_id")
-        rows["product_id"] = rows["product_id"].astype(str)
-        rows["query"] = q
-        rows["user_id"] = user_id
-        X = compute_features(rows, self.snapshot)
-        rel = self.models["relevance"].predict(X)
-        out = self.models[objective].predict(X)
-        mask = np.ones((1, len(rows)), bool)
+        cands = Candidates.from_records(q, records, user_id)
+        X = feature_matrix(cands, self.snapshot.index)
+        rel = _predict(self.models["relevance"], X)
+        out = _predict(self.models[objective], X)
+        mask = np.ones((1, len(records)), bool)
         nr = normalize_scores(rel[None, :], mask, self.normalization)[0]
         no = normalize_scores(out[None, :], mask, self.normalization)[0]
         fused = weight * nr + (1 - weight) * no
         order = np.argsort(-fused, kind="stable")[: k if k is not None else None]
+        pids = cands.product_id
         items = tuple(
-            RankedCandidate(str(rows["product_id"].iat[i]), r + 1, float(rel[i]), float(out[i]),
-                            float(fused[i]),
+            RankedCandidate(pids[i], r + 1, float(rel[i]), float(out[i]), float(fused[i]),
                             _explain(X, i) if explain else None)
-            for r, i in enumerate(order))
+            for r, i in enumerate(order.tolist()))
         return RankResult(q, float(weight), objective, self.normalization, items)

@@ -177,8 +177,9 @@ def _in_file_order(con: duckdb.DuckDBPyConnection, res: str, n_files: int) -> bo
     """Whether ``res`` is stored in file order, so writing its rows needs no sort.
 
     Each file's rows are numbered 1..n, so in file order row ``_row`` of file ``i`` sits at
-    rowid ``offset[i] + _row - 1``. DuckDB keeps the scan order through our joins in practice
-    but does not promise it; when this check fails the final write sorts instead.
+    rowid ``offset[i] + _row - 1``. A scan with projections keeps the order (products); the
+    hash joins of the other tables let DuckDB write in parallel out of order, and then the
+    final write sorts. Two cheap scans instead of always sorting.
     """
     per_file = con.execute(
         f"SELECT _file_idx, count(*), min(_row), max(_row) FROM {res} GROUP BY 1"

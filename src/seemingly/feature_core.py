@@ -1,0 +1,525 @@
+"""The computation behind :func:`seemingly.features.compute_features`, numpy-only per call.
+
+Offline training / evaluation and the service go through :func:`feature_matrix`; only the way
+candidates arrive differs (a DataFrame, or the request's dicts), and both adapters produce the
+same :class:`Candidates`. Everything that does not depend on the candidate set is prepared
+once in a :class:`FeatureIndex` (built from a snapshot): product statistics as arrays behind a
+product_id -> row dict, co-purchase lift as a dict of dicts, purchase histories as sets per
+user, and a bounded cache of analysed texts (sparse TF-IDF rows as sorted index / value
+arrays). Sparse dot products between candidates and their query, or between a candidate and
+its anchors, are matched on ``row * vocabulary_size + term`` keys with ``searchsorted``.
+
+Values equal those of the pandas / scikit-learn implementation this replaced to ~1e-15
+(tests/test_features_equivalence.py checks 1e-12 on many random candidate sets).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Candidates", "FeatureIndex", "feature_matrix"]
+
+FEATURE_NAMES: tuple[str, ...] = (
+    "query_length", "bm25", "tfidf_cosine", "char_cosine", "query_coverage",
+    "fuzzy_coverage", "head_match", "number_match", "title_length", "text_rank", "text_gap",
+    "semantic_relation", "copurchase_relation", "copurchase_max", "price_log",
+    "price_relative", "popularity", "popularity_pct", "purchase_rate", "engagement_rate",
+    "category", "brand_match", "type_match", "user_bought_product", "user_bought_brand",
+)
+_COL = {n: i for i, n in enumerate(FEATURE_NAMES)}
+PRODUCT_COLUMNS = ("title", "category", "price", "brand", "product_type")
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+BM25_K1, BM25_B = 1.2, 0.75  # the usual Robertson/Lucene defaults
+TOP_ANCHORS = 3  # how many best text matches stand in for "the relevant products"
+RATE_PRIOR = 20.0  # pseudo-offers that shrink a product's historical rate to the global one
+TEXT_CACHE = 1 << 15  # analysed texts kept per space (a few KB each)
+
+
+def tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text.casefold())
+
+
+def is_na(v: Any) -> bool:
+    """pandas' notion of a missing scalar (None, NaN, NA, NaT), cheaply for the usual types."""
+    if v is None:
+        return True
+    if isinstance(v, str):
+        return False
+    if isinstance(v, float):
+        return v != v
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):  # list-likes are values, not missing
+        return False
+
+
+def _text(v: Any, default: str = "") -> str:
+    return default if is_na(v) else str(v)
+
+
+_EMPTY_I = np.zeros(0, np.int64)
+_EMPTY_F = np.zeros(0, np.float64)
+
+
+class _Space:
+    """An IDF space at ranking time: texts -> sorted term ids, counts, L2-normalised TF-IDF."""
+
+    def __init__(self, vocabulary: dict[str, int], idf: np.ndarray, avgdl: float,
+                 analyzer: Callable[[str], list[str]]) -> None:
+        self.vocabulary, self.idf, self.avgdl = vocabulary, idf, avgdl
+        self.size = max(len(idf), 1)
+        self._analyze = analyzer
+        self._cache: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def vector(self, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        hit = self._cache.get(text)
+        if hit is None:
+            hit = self._compute(text)
+            if len(self._cache) >= TEXT_CACHE:
+                try:  # first in, first out; another thread may be evicting too
+                    self._cache.pop(next(iter(self._cache)))
+                except (KeyError, RuntimeError, StopIteration):
+                    pass
+            self._cache[text] = hit
+        return hit
+
+    def _compute(self, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        get = self.vocabulary.get
+        ids = [i for i in map(get, self._analyze(text)) if i is not None]
+        if not ids:
+            return _EMPTY_I, _EMPTY_F, _EMPTY_F
+        idx, cnt = np.unique(np.asarray(ids, np.int64), return_counts=True)
+        counts = cnt.astype(np.float64)
+        # sublinear tf (repeated title words matter less) times idf, then unit length
+        w = np.log1p(counts) * self.idf[idx]
+        return idx, counts, w / math.sqrt(float(np.dot(w, w)))
+
+
+@dataclass(frozen=True)
+class _Stacked:
+    """Sparse rows as flat arrays: row of each entry, term id, values (as CSR without scipy)."""
+
+    row: np.ndarray
+    idx: np.ndarray
+    counts: np.ndarray
+    tfidf: np.ndarray
+    indptr: np.ndarray
+
+    @classmethod
+    def of(cls, vecs: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> _Stacked:
+        n = len(vecs)
+        lens = np.fromiter((len(v[0]) for v in vecs), np.int64, n)
+        indptr = np.zeros(n + 1, np.int64)
+        np.cumsum(lens, out=indptr[1:])
+        if not indptr[-1]:
+            return cls(_EMPTY_I, _EMPTY_I, _EMPTY_F, _EMPTY_F, indptr)
+        return cls(np.repeat(np.arange(n), lens), np.concatenate([v[0] for v in vecs]),
+                   np.concatenate([v[1] for v in vecs]), np.concatenate([v[2] for v in vecs]),
+                   indptr)
+
+    def keys(self, size: int, owner: np.ndarray | None = None) -> np.ndarray:
+        """Sorted keys ``(owner of the row) * size + term``; owner defaults to the row."""
+        rows = self.row if owner is None else owner[self.row]
+        return rows * size + self.idx
+
+    def gather(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of the entries of ``rows`` (in that order) and which of ``rows`` each is."""
+        starts, lens = self.indptr[rows], self.indptr[rows + 1] - self.indptr[rows]
+        total = int(lens.sum())
+        which = np.repeat(np.arange(len(rows)), lens)
+        first = np.cumsum(lens) - lens
+        return np.repeat(starts - first, lens) + np.arange(total), which
+
+
+def _match(keys: np.ndarray, needles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which needles occur in the sorted ``keys``, and where."""
+    if not len(keys) or not len(needles):
+        return np.zeros(len(needles), bool), np.zeros(len(needles), np.int64)
+    pos = np.minimum(np.searchsorted(keys, needles), len(keys) - 1)
+    return keys[pos] == needles, pos
+
+
+class FeatureIndex:
+    """Candidate-independent lookups of one snapshot, built once (see the module doc)."""
+
+    def __init__(self, words: Any, chars: Any, products: pd.DataFrame,
+                 copurchase: pd.DataFrame, history: pd.DataFrame, categories: Sequence[str],
+                 catalog: pd.DataFrame) -> None:
+        self.words = _Space(words.vocabulary, words.idf, words.avgdl, words.term_function())
+        self.chars = _Space(chars.vocabulary, chars.idf, chars.avgdl, chars.term_function())
+        self._tok: dict[str, tuple[frozenset[str], frozenset[str], float]] = {}
+        self._stats(products, len(catalog))
+        self._copurchase(copurchase)
+        self._history(history)
+        self.category_codes = {c: float(i) for i, c in enumerate(categories)}
+        self.catalog_row: dict[Hashable, int] = {}
+        self.catalog_cols: dict[str, list[Any]] = {}
+        self.catalog_unique = not catalog["product_id"].duplicated().any() if len(catalog) else True
+        if len(catalog):
+            self.catalog_row = {p: i for i, p in enumerate(catalog["product_id"].tolist())}
+            self.catalog_cols = {c: catalog[c].tolist() for c in PRODUCT_COLUMNS if c in catalog}
+
+    def _stats(self, products: pd.DataFrame, n_catalog: int) -> None:
+        pid = products["product_id"].astype(str)
+        if pid.duplicated().any():
+            raise ValueError("the snapshot's product statistics repeat product ids; aggregate "
+                             "them to one row per product")
+        self.stats_row = {p: i for i, p in enumerate(pid.tolist())}
+        # a product absent from the window has 0 of everything (NaN counts as absent too)
+        self.stats = {c: np.append(products[c].fillna(0.0).to_numpy(np.float64), 0.0)
+                      for c in ("purchases", "engagements", "offers", "popularity")}
+        pop = products["popularity"].to_numpy(np.float64)
+        self.all_popularity = np.sort(np.concatenate(
+            [pop, np.zeros(max(n_catalog - len(products), 0))]))
+        tot_o = max(float(products["offers"].sum()), 1.0)
+        self.global_purchase_rate = float(products["purchases"].sum()) / tot_o
+        self.global_engagement_rate = float(products["engagements"].sum()) / tot_o
+
+    def _copurchase(self, cp: pd.DataFrame) -> None:
+        self.lift: dict[str, dict[str, float]] = {}
+        if not len(cp):
+            return
+        val = np.log1p(cp["lift"].fillna(0.0).clip(lower=0.0)).to_numpy(np.float64)
+        for a, b, v in zip(cp["product_a"].astype(str), cp["product_b"].astype(str), val,
+                           strict=True):
+            d = self.lift.setdefault(a, {})
+            d[b] = max(d.get(b, 0.0), float(v))
+
+    def _history(self, h: pd.DataFrame) -> None:
+        self.bought: dict[str, set[str]] = {}
+        self.bought_brands: dict[str, set[str]] = {}
+        for u, p in zip(h["user_id"].astype(str), h["product_id"].astype(str), strict=True):
+            self.bought.setdefault(u, set()).add(p)
+        hb = h[h["brand"].notna()]
+        for u, b in zip(hb["user_id"].astype(str), hb["brand"].astype(str), strict=True):
+            self.bought_brands.setdefault(u, set()).add(b)
+
+    def token_info(self, text: str) -> tuple[frozenset[str], frozenset[str], float]:
+        """Token set, 4-character stems, number of tokens of a text."""
+        hit = self._tok.get(text)
+        if hit is None:
+            t = tokens(text)
+            s = frozenset(t)
+            hit = (s, frozenset(x[:4] for x in s), float(len(t)))
+            if len(self._tok) >= TEXT_CACHE:
+                self._tok.clear()
+            self._tok[text] = hit
+        return hit
+
+    def warm(self) -> None:
+        """Analyse the catalog's texts (up to the cache size) now, not in the first requests."""
+        cols = self.catalog_cols
+        n = min(len(self.catalog_row), TEXT_CACHE)
+        none = [None] * n
+        for t, pt, b in zip(cols.get("title", none)[:n], cols.get("product_type", none)[:n],
+                            cols.get("brand", none)[:n], strict=True):
+            title = _text(t)
+            self.words.vector(title)
+            self.chars.vector(title)
+            self.token_info(title)
+            self.words.vector(product_text(title, pt, b))
+
+
+def product_text(title: str, product_type: Any, brand: Any) -> str:
+    """Descriptive text of a product: title, type and brand (as the semantic relation uses)."""
+    return f"{title} {_text(product_type)} {_text(brand)}"
+
+
+@dataclass
+class Candidates:
+    """(query, candidate) rows as plain columns; product columns may be ``None`` (absent).
+
+    ``group`` holds integer codes of the candidate sets; ``bought`` optional precomputed
+    (user_bought_product, user_bought_brand) arrays from offline code.
+    """
+
+    query: list[str]
+    product_id: list[Any]
+    group: np.ndarray
+    columns: dict[str, list[Any] | None]
+    price: np.ndarray | None
+    user_id: list[Any] | None = None
+    bought: tuple[np.ndarray, np.ndarray] | None = None
+
+    @classmethod
+    def from_frame(cls, df: pd.DataFrame) -> Candidates:
+        group = pd.factorize(df["group"] if "group" in df else df["query"])[0]
+        cols: dict[str, list[Any] | None] = {
+            c: (df[c].tolist() if c in df else None) for c in PRODUCT_COLUMNS if c != "price"}
+        price = (pd.to_numeric(df["price"], errors="coerce").to_numpy(np.float64)
+                 if "price" in df else None)
+        bought = None
+        if "user_bought_product" in df and "user_bought_brand" in df:
+            bought = (df["user_bought_product"].to_numpy(np.float64),
+                      df["user_bought_brand"].to_numpy(np.float64))
+        return cls(df["query"].astype(str).tolist(), df["product_id"].tolist(),
+                   np.asarray(group, np.int64), cols,
+                   price, df["user_id"].tolist() if "user_id" in df else None, bought)
+
+    @classmethod
+    def from_records(cls, query: str, records: Sequence[dict[str, Any]],
+                     user_id: Any = None) -> Candidates:
+        """One candidate set from request dicts: a key absent from every dict is a column
+        the rows lack (as ``pd.DataFrame(records)`` would have it)."""
+        n = len(records)
+        keys = set().union(*records) if n else set()
+        cols: dict[str, list[Any] | None] = {
+            c: ([r.get(c) for r in records] if c in keys else None)
+            for c in PRODUCT_COLUMNS if c != "price"}
+        price = None
+        if "price" in keys:
+            raw = [r.get("price") for r in records]
+            try:
+                price = np.array(raw, dtype=np.float64)
+            except (TypeError, ValueError):  # text prices: coerce as pandas does
+                price = pd.to_numeric(pd.Series(raw, dtype=object),
+                                      errors="coerce").to_numpy(np.float64)
+        return cls([str(query)] * n, [str(r["product_id"]) for r in records],
+                   np.zeros(n, np.int64), cols, price, [user_id] * n)
+
+    def fill_from_catalog(self, index: FeatureIndex) -> None:
+        """Take product columns the rows lack from the snapshot's catalog."""
+        rows = [index.catalog_row.get(p) for p in self.product_id] if index.catalog_row else []
+        for c in PRODUCT_COLUMNS:
+            have = self.price is not None if c == "price" else self.columns[c] is not None
+            src = index.catalog_cols.get(c)
+            if have or src is None:
+                continue
+            if not index.catalog_unique:
+                raise ValueError("the snapshot's catalog repeats product ids, so the candidates' "
+                                 f"missing {c!r} cannot be looked up; send it with each candidate")
+            vals = [None if r is None else src[r] for r in rows]
+            if c == "price":
+                self.price = pd.to_numeric(pd.Series(vals, dtype=object),
+                                           errors="coerce").to_numpy(np.float64)
+            else:
+                self.columns[c] = vals
+
+
+def _groups(group: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                          np.ndarray]:
+    """Group codes 0..G-1, each group's size and start in ``order``, and ``order``: rows by
+    group, then score (best first), then position (pandas' "first" tie-break)."""
+    _, g = np.unique(group, return_inverse=True)
+    g = g.ravel()
+    sizes = np.bincount(g)
+    order = np.lexsort((np.arange(len(g)), -score, g))
+    return g, sizes, np.cumsum(sizes) - sizes, order
+
+
+def _text_rank(g: np.ndarray, order: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """Within-group rank of ``score``, best = 1, ties share the lower rank ("min")."""
+    n = len(g)
+    gs, ss = g[order], score[order]
+    new_group = np.r_[True, gs[1:] != gs[:-1]]
+    new_value = new_group | np.r_[True, ss[1:] != ss[:-1]]
+    pos = np.arange(n)
+    start_g = np.maximum.accumulate(np.where(new_group, pos, 0))
+    start_v = np.maximum.accumulate(np.where(new_value, pos, 0))
+    rank = np.empty(n)
+    rank[order] = start_v - start_g + 1
+    return rank
+
+
+def _group_median(g: np.ndarray, sizes: np.ndarray, starts: np.ndarray,
+                  x: np.ndarray) -> np.ndarray:
+    """Median of the non-NaN ``x`` of each row's group (NaN when there is none)."""
+    order = np.lexsort((x, g))  # NaN sorts last within its group
+    xs = x[order]
+    k = np.bincount(g, weights=~np.isnan(x), minlength=len(sizes)).astype(np.int64)
+    med = np.full(len(sizes), np.nan)
+    ok = k > 0
+    lo, hi = xs[starts[ok] + (k[ok] - 1) // 2], xs[starts[ok] + k[ok] // 2]
+    med[ok] = (lo + hi) / 2
+    return med[g]
+
+
+def _query_dot(q: _Stacked, t: _Stacked, row_q: np.ndarray, size: int,
+               weights: np.ndarray | None, n: int) -> np.ndarray:
+    """Per row, sum over the terms shared with its query of ``weights`` (default: the
+    product of the two TF-IDF values, i.e. the cosine of unit vectors)."""
+    hit, pos = _match(q.keys(size), t.keys(size, row_q))
+    w = t.tfidf[hit] * q.tfidf[pos[hit]] if weights is None else weights[hit]
+    return np.bincount(t.row[hit], weights=w, minlength=n)
+
+
+def _relations(X: np.ndarray, index: FeatureIndex, text: _Stacked, g: np.ndarray,
+               sizes: np.ndarray, starts: np.ndarray, pids: list[str]) -> None:
+    """Relation of each candidate to the other candidates of its set: mean semantic
+    similarity and best co-purchase lift with its anchors (stand-ins for the relevant
+    products, which are unknown at ranking time), best lift with any other candidate."""
+    n = len(g)
+    # The anchors are meant to be the best text matches, but the code this replaced ranked
+    # the other candidates by the candidate's *own* text score (constant within its pairs),
+    # so its anchors are the first TOP_ANCHORS other candidates in row order. The trained
+    # models learnt that; kept until a retrained feature set fixes it (see notes).
+    by_position = np.argsort(g, kind="stable")
+    k = TOP_ANCHORS + 1  # the first TOP_ANCHORS others are among the group's first k
+    top = np.full((len(sizes), k), -1)
+    for j in range(k):
+        sel = sizes > j
+        top[sel, j] = by_position[starts[sel] + j]
+    cand = top[g]
+    keep = (cand >= 0) & (cand != np.arange(n)[:, None])
+    keep &= np.cumsum(keep, axis=1) <= TOP_ANCHORS
+    pi, pk = np.nonzero(keep)
+    pa = cand[pi, pk]
+    size = index.words.size
+    pos_a, wa = text.gather(pi)
+    pos_b, wb = text.gather(pa)
+    hit, pos = _match(wb * size + text.idx[pos_b], wa * size + text.idx[pos_a])
+    sims = np.bincount(wa[hit], weights=text.tfidf[pos_a[hit]] * text.tfidf[pos_b[pos[hit]]],
+                       minlength=len(pi))
+    cnt = np.bincount(pi, minlength=n)
+    X[:, _COL["semantic_relation"]] = np.where(
+        cnt > 0, np.bincount(pi, weights=sims, minlength=n) / np.maximum(cnt, 1), 0.0)
+    anchor = np.zeros(n)
+    best = np.zeros(n)
+    lift = index.lift
+    if lift:
+        for i, a in zip(pi.tolist(), pa.tolist(), strict=True):
+            v = lift.get(pids[i], {}).get(pids[a], 0.0)
+            if v > anchor[i]:
+                anchor[i] = v
+        members: dict[tuple[int, str], int] = {}
+        for gi, p in zip(g.tolist(), pids, strict=True):
+            members[gi, p] = members.get((gi, p), 0) + 1
+        for i, (gi, p) in enumerate(zip(g.tolist(), pids, strict=True)):
+            partners = lift.get(p)
+            if not partners:
+                continue
+            m = 0.0
+            for other, v in partners.items():
+                # another row of the set holds ``other`` (a second row if it is this product)
+                if v > m and members.get((gi, other), 0) > (other == p):
+                    m = v
+            best[i] = m
+    X[:, _COL["copurchase_relation"]] = anchor
+    X[:, _COL["copurchase_max"]] = best
+
+
+def _history(X: np.ndarray, c: Candidates, index: FeatureIndex, pids: list[str],
+             brands: list[Any]) -> None:
+    up, ub = _COL["user_bought_product"], _COL["user_bought_brand"]
+    if c.bought is not None:
+        X[:, up], X[:, ub] = c.bought
+        return
+    users = c.user_id
+    if users is None or all(is_na(u) for u in users):
+        return  # NaN: no user, no history
+    for i, (u, p, b) in enumerate(zip(users, pids, brands, strict=True)):
+        if u is None or (isinstance(u, float) and np.isnan(u)):
+            continue
+        key = str(u)
+        X[i, up] = float(p in index.bought.get(key, ()))
+        X[i, ub] = float(isinstance(b, str) and b in index.bought_brands.get(key, ()))
+
+
+def feature_matrix(c: Candidates, index: FeatureIndex) -> np.ndarray:
+    """Features of the candidate rows, shaped (rows, len(FEATURE_NAMES)), float64."""
+    n = len(c.product_id)
+    X = np.full((n, len(FEATURE_NAMES)), np.nan)
+    if not n:
+        return X
+    c.fill_from_catalog(index)
+    col = c.columns
+    titles = [_text(t) for t in col["title"]] if col["title"] is not None else [""] * n
+    brands = col["brand"] if col["brand"] is not None else [None] * n
+    ptypes = col["product_type"] if col["product_type"] is not None else [None] * n
+    cats = col["category"] if col["category"] is not None else [None] * n
+    qid: dict[str, int] = {}
+    row_q = np.fromiter((qid.setdefault(q, len(qid)) for q in c.query), np.int64, n)
+    queries = list(qid)
+    words, chars = index.words, index.chars
+    X[:, _COL["query_length"]] = np.array([len(q.split()) for q in queries], float)[row_q]
+
+    # --- text match: BM25 (Lucene variant, as bm25s method="lucene"), cosines
+    tw = _Stacked.of([words.vector(t) for t in titles])
+    qw = _Stacked.of([words.vector(q) for q in queries])
+    dl = np.bincount(tw.row, weights=tw.counts, minlength=n)
+    norm = BM25_K1 * (1 - BM25_B + BM25_B * dl / words.avgdl)
+    tf = tw.counts
+    sat = tf / (tf + norm[tw.row])  # Lucene's form: no (k1 + 1) factor, same ranking
+    # a repeated query word counts once: only whether the term is in the query matters
+    bm25 = _query_dot(qw, tw, row_q, words.size, sat * words.idf[tw.idx], n)
+    X[:, _COL["bm25"]] = bm25
+    X[:, _COL["tfidf_cosine"]] = _query_dot(qw, tw, row_q, words.size, None, n)
+    char_cos = _query_dot(_Stacked.of([chars.vector(q) for q in queries]),
+                          _Stacked.of([chars.vector(t) for t in titles]), row_q, chars.size,
+                          None, n)
+    X[:, _COL["char_cosine"]] = char_cos
+
+    # --- token overlap
+    qinfo = []
+    for q in queries:
+        qt, qs, _ = index.token_info(q)
+        head = tokens(q)[-1:]  # the last query word is usually the head noun
+        qinfo.append((qt, qs, head[0][:4] if head else None,
+                      frozenset(t for t in qt if any(ch.isdigit() for ch in t))))
+    tinfo = [index.token_info(t) for t in titles]
+    feats = np.empty((n, 5))
+    for i, (qi, (tt, ts, tl)) in enumerate(zip(row_q.tolist(), tinfo, strict=True)):
+        qt, qs, head, qnum = qinfo[qi]
+        # crude stems (first 4 characters) catch plurals and endings ("brackets" ~ "bracket");
+        # sizes and model numbers must match exactly when the query names one
+        feats[i] = (len(qt & tt) / len(qt) if qt else 0.0,
+                    len(qs & ts) / len(qs) if qs else 0.0,
+                    float(head is not None and head in ts),
+                    len(qnum & tt) / len(qnum) if qnum else np.nan, tl)
+    for j, name in enumerate(("query_coverage", "fuzzy_coverage", "head_match",
+                              "number_match", "title_length")):
+        X[:, _COL[name]] = feats[:, j]
+
+    # --- position of the text match within the candidate set
+    score = bm25 + char_cos
+    g, sizes, starts, order = _groups(c.group, score)
+    rank = _text_rank(g, order, score)
+    X[:, _COL["text_rank"]] = 1.0 - (rank - 1) / np.maximum(sizes[g] - 1, 1)
+    # how far behind the best text match of its set a candidate is (0 for the best)
+    X[:, _COL["text_gap"]] = score - score[order[starts]][g]
+    pids = [str(p) for p in c.product_id]
+    ptext = _Stacked.of([words.vector(product_text(t, pt, b))
+                         for t, pt, b in zip(titles, ptypes, brands, strict=True)])
+    _relations(X, index, ptext, g, sizes, starts, pids)
+
+    # --- price, product statistics, category
+    price = np.full(n, np.nan) if c.price is None else c.price
+    with np.errstate(invalid="ignore"):
+        price = np.where(price > 0, price, np.nan)
+    X[:, _COL["price_log"]] = np.log(price)
+    X[:, _COL["price_relative"]] = np.log2(price / _group_median(g, sizes, starts, price))
+    rows = np.fromiter((index.stats_row.get(p, -1) for p in pids), np.int64, n)
+    st = index.stats
+    popular = st["popularity"][rows]
+    X[:, _COL["popularity"]] = np.log1p(popular)
+    X[:, _COL["popularity_pct"]] = (np.searchsorted(index.all_popularity, popular, side="right")
+                                    / max(len(index.all_popularity), 1))
+    X[:, _COL["purchase_rate"]] = ((st["purchases"][rows] + RATE_PRIOR
+                                    * index.global_purchase_rate)
+                                   / (st["offers"][rows] + RATE_PRIOR))
+    X[:, _COL["engagement_rate"]] = ((st["engagements"][rows] + RATE_PRIOR
+                                      * index.global_engagement_rate)
+                                     / (st["offers"][rows] + RATE_PRIOR))
+    codes = index.category_codes
+    X[:, _COL["category"]] = [codes.get(_text(v, "unknown"), -1.0) for v in cats]
+    X[:, _COL["brand_match"]] = [
+        float(bool(b) and index.token_info(b)[0] <= qinfo[q][0]) if isinstance(b, str)
+        else np.nan for b, q in zip(brands, row_q.tolist(), strict=True)]
+    type_match = []
+    for t, q in zip(ptypes, row_q.tolist(), strict=True):
+        if isinstance(t, str):
+            tt = index.token_info(t)[0]
+            type_match.append(len(tt & qinfo[q][0]) / max(len(tt), 1))
+        else:
+            type_match.append(np.nan)
+    X[:, _COL["type_match"]] = type_match
+    _history(X, c, index, pids, brands)
+    return X
