@@ -19,7 +19,8 @@ _COUNT = {"purchase": "purchases", "engagement": "engagements"}
 def top_irrelevant_examples(
     store: Any, settings: AnalysisSettings | None = None, *, n: int = 10, n_relevant_titles: int = 3
 ) -> dict[str, list[dict[str, Any]]]:
-    """The ``n`` judged-irrelevant pairs with the most purchases (and engagements).
+    """The ``n`` judged-irrelevant pairs with the most purchases (and engagements), among
+    queries that have at least one judged-relevant product.
 
     Pairs need ``settings.min_offers`` offers (as every level does). Ties break on the level,
     then on query and product id, so the list is reproducible.
@@ -29,7 +30,12 @@ def top_irrelevant_examples(
 
     s = settings or AnalysisSettings()
     lv = levels(store, s)
+    rel = relevance(store, s.labels)
+    # The paper's situation: a relevant product existed for the query, customers chose another.
+    # Queries with no judged-relevant product would mostly show annotation slips instead.
+    with_relevant = rel.filter(rel.relevant).select("query").distinct()
     irrelevant = lv.filter(lv.relevant == False)  # noqa: E712 - Ibis needs the comparison
+    irrelevant = irrelevant.semi_join(with_relevant, "query")
     products = store.table("products").select("product_id", "title", "category", "price")
     out: dict[str, list[dict[str, Any]]] = {}
     for outcome, count in _COUNT.items():
@@ -59,9 +65,8 @@ def top_irrelevant_examples(
         ]
     queries = sorted({e["query"] for rows in out.values() for e in rows})
     if queries:
-        rel = relevance(store, s.labels)
-        rel = rel.filter(rel.relevant & rel.query.isin(queries)).join(products, "product_id")
-        rel_rows = rel.select("query", "title").order_by(["query", "title"]).to_pandas()
+        picked = rel.filter(rel.relevant & rel.query.isin(queries)).join(products, "product_id")
+        rel_rows = picked.select("query", "title").order_by(["query", "title"]).to_pandas()
         titles = rel_rows.groupby("query")["title"].apply(lambda t: list(t)[:n_relevant_titles])
         for rows in out.values():
             for e in rows:

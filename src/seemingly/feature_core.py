@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,7 +41,7 @@ _TOKEN = re.compile(r"[a-z0-9]+")
 BM25_K1, BM25_B = 1.2, 0.75  # the usual Robertson/Lucene defaults
 TOP_ANCHORS = 3  # how many best text matches stand in for "the relevant products"
 RATE_PRIOR = 20.0  # pseudo-offers that shrink a product's historical rate to the global one
-TEXT_CACHE = 1 << 15  # analysed texts kept per space (a few KB each)
+TEXT_CACHE = 1 << 16  # analysed texts kept per space (~2 KB each)
 
 
 def tokens(text: str) -> list[str]:
@@ -70,26 +71,29 @@ _EMPTY_F = np.zeros(0, np.float64)
 
 
 class _Space:
-    """An IDF space at ranking time: texts -> sorted term ids, counts, L2-normalised TF-IDF."""
+    """An IDF space at ranking time: texts -> sparse rows of sorted term ids, counts and
+    L2-normalised TF-IDF values.
+
+    Analysed texts are kept as one growing CSR-like store (a text -> row dict plus flat
+    arrays), so stacking a batch of known texts is a handful of numpy calls however many
+    rows it has. At :data:`TEXT_CACHE` texts the store starts afresh (it only caches pure
+    functions of the text, so this changes no value).
+    """
 
     def __init__(self, vocabulary: dict[str, int], idf: np.ndarray, avgdl: float,
                  analyzer: Callable[[str], list[str]]) -> None:
         self.vocabulary, self.idf, self.avgdl = vocabulary, idf, avgdl
         self.size = max(len(idf), 1)
         self._analyze = analyzer
-        self._cache: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._lock = threading.Lock()  # the store grows in place: one writer at a time
+        self._reset()
 
-    def vector(self, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        hit = self._cache.get(text)
-        if hit is None:
-            hit = self._compute(text)
-            if len(self._cache) >= TEXT_CACHE:
-                try:  # first in, first out; another thread may be evicting too
-                    self._cache.pop(next(iter(self._cache)))
-                except (KeyError, RuntimeError, StopIteration):
-                    pass
-            self._cache[text] = hit
-        return hit
+    def _reset(self) -> None:
+        self._row: dict[str, int] = {}
+        self._indptr = np.zeros(1024, np.int64)
+        self._idx = np.zeros(1 << 14, np.int64)
+        self._cnt = np.zeros(1 << 14, np.float64)
+        self._val = np.zeros(1 << 14, np.float64)
 
     def _compute(self, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         get = self.vocabulary.get
@@ -101,6 +105,38 @@ class _Space:
         # sublinear tf (repeated title words matter less) times idf, then unit length
         w = np.log1p(counts) * self.idf[idx]
         return idx, counts, w / math.sqrt(float(np.dot(w, w)))
+
+    def _add(self, texts: list[str]) -> None:
+        new = list(dict.fromkeys(t for t in texts if t not in self._row))
+        vecs = [self._compute(t) for t in new]
+        n0, e0 = len(self._row), int(self._indptr[len(self._row)])
+        lens = np.fromiter((len(v[0]) for v in vecs), np.int64, len(vecs))
+        n1, e1 = n0 + len(vecs), e0 + int(lens.sum())
+        if n1 + 1 > len(self._indptr):
+            self._indptr = np.resize(self._indptr, 2 * (n1 + 1))
+        if e1 > len(self._idx):
+            cap = 2 * e1
+            self._idx, self._cnt, self._val = (np.resize(a, cap) for a in
+                                               (self._idx, self._cnt, self._val))
+        self._indptr[n0 + 1 : n1 + 1] = e0 + np.cumsum(lens)
+        if e1 > e0:
+            self._idx[e0:e1] = np.concatenate([v[0] for v in vecs])
+            self._cnt[e0:e1] = np.concatenate([v[1] for v in vecs])
+            self._val[e0:e1] = np.concatenate([v[2] for v in vecs])
+        self._row.update(zip(new, range(n0, n1), strict=True))
+
+    def stack(self, texts: Sequence[str]) -> _Stacked:
+        """The rows of ``texts``, in order, analysing the ones not seen before."""
+        with self._lock:
+            if len(self._row) + len(texts) > TEXT_CACHE:
+                self._reset()
+            get = self._row.get
+            rows = [get(t) for t in texts]
+            if None in rows:
+                self._add([t for t, r in zip(texts, rows, strict=True) if r is None])
+                rows = [self._row[t] for t in texts]
+            r = np.array(rows, np.int64)
+            return _Stacked.take(self._indptr, self._idx, self._cnt, self._val, r)
 
 
 @dataclass(frozen=True)
@@ -114,29 +150,33 @@ class _Stacked:
     indptr: np.ndarray
 
     @classmethod
-    def of(cls, vecs: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> _Stacked:
-        n = len(vecs)
-        lens = np.fromiter((len(v[0]) for v in vecs), np.int64, n)
-        indptr = np.zeros(n + 1, np.int64)
-        np.cumsum(lens, out=indptr[1:])
-        if not indptr[-1]:
-            return cls(_EMPTY_I, _EMPTY_I, _EMPTY_F, _EMPTY_F, indptr)
-        return cls(np.repeat(np.arange(n), lens), np.concatenate([v[0] for v in vecs]),
-                   np.concatenate([v[1] for v in vecs]), np.concatenate([v[2] for v in vecs]),
-                   indptr)
+    def take(cls, indptr: np.ndarray, idx: np.ndarray, cnt: np.ndarray, val: np.ndarray,
+             rows: np.ndarray) -> _Stacked:
+        """Copy ``rows`` of a CSR store (as a new CSR of ``len(rows)`` rows)."""
+        pos, which, lens = _ragged(indptr, rows)
+        out = np.zeros(len(rows) + 1, np.int64)
+        np.cumsum(lens, out=out[1:])
+        return cls(which, idx[pos], cnt[pos], val[pos], out)
 
     def keys(self, size: int, owner: np.ndarray | None = None) -> np.ndarray:
-        """Sorted keys ``(owner of the row) * size + term``; owner defaults to the row."""
+        """Keys ``(owner of the row) * size + term``, sorted when owners ascend with the rows;
+        owner defaults to the row."""
         rows = self.row if owner is None else owner[self.row]
         return rows * size + self.idx
 
     def gather(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Positions of the entries of ``rows`` (in that order) and which of ``rows`` each is."""
-        starts, lens = self.indptr[rows], self.indptr[rows + 1] - self.indptr[rows]
-        total = int(lens.sum())
-        which = np.repeat(np.arange(len(rows)), lens)
-        first = np.cumsum(lens) - lens
-        return np.repeat(starts - first, lens) + np.arange(total), which
+        pos, which, _ = _ragged(self.indptr, rows)
+        return pos, which
+
+
+def _ragged(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Entry positions of CSR ``rows`` in order, the index into ``rows`` of each, lengths."""
+    starts = indptr[rows]
+    lens = indptr[rows + 1] - starts
+    which = np.repeat(np.arange(len(rows)), lens)
+    first = np.cumsum(lens) - lens
+    return np.repeat(starts - first, lens) + np.arange(len(which)), which, lens
 
 
 def _match(keys: np.ndarray, needles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -217,15 +257,16 @@ class FeatureIndex:
     def warm(self) -> None:
         """Analyse the catalog's texts (up to the cache size) now, not in the first requests."""
         cols = self.catalog_cols
-        n = min(len(self.catalog_row), TEXT_CACHE)
+        n = min(len(self.catalog_row), TEXT_CACHE // 2)  # titles + product texts must fit
         none = [None] * n
-        for t, pt, b in zip(cols.get("title", none)[:n], cols.get("product_type", none)[:n],
-                            cols.get("brand", none)[:n], strict=True):
-            title = _text(t)
-            self.words.vector(title)
-            self.chars.vector(title)
-            self.token_info(title)
-            self.words.vector(product_text(title, pt, b))
+        titles = [_text(t) for t in cols.get("title", none)[:n]]
+        self.words.stack(titles)
+        self.chars.stack(titles)
+        for t in titles:
+            self.token_info(t)
+        self.words.stack([product_text(t, pt, b) for t, pt, b in zip(
+            titles, cols.get("product_type", none)[:n], cols.get("brand", none)[:n],
+            strict=True)])
 
 
 def product_text(title: str, product_type: Any, brand: Any) -> str:
@@ -442,8 +483,8 @@ def feature_matrix(c: Candidates, index: FeatureIndex) -> np.ndarray:
     X[:, _COL["query_length"]] = np.array([len(q.split()) for q in queries], float)[row_q]
 
     # --- text match: BM25 (Lucene variant, as bm25s method="lucene"), cosines
-    tw = _Stacked.of([words.vector(t) for t in titles])
-    qw = _Stacked.of([words.vector(q) for q in queries])
+    tw = words.stack(titles)
+    qw = words.stack(queries)
     dl = np.bincount(tw.row, weights=tw.counts, minlength=n)
     norm = BM25_K1 * (1 - BM25_B + BM25_B * dl / words.avgdl)
     tf = tw.counts
@@ -452,9 +493,7 @@ def feature_matrix(c: Candidates, index: FeatureIndex) -> np.ndarray:
     bm25 = _query_dot(qw, tw, row_q, words.size, sat * words.idf[tw.idx], n)
     X[:, _COL["bm25"]] = bm25
     X[:, _COL["tfidf_cosine"]] = _query_dot(qw, tw, row_q, words.size, None, n)
-    char_cos = _query_dot(_Stacked.of([chars.vector(q) for q in queries]),
-                          _Stacked.of([chars.vector(t) for t in titles]), row_q, chars.size,
-                          None, n)
+    char_cos = _query_dot(chars.stack(queries), chars.stack(titles), row_q, chars.size, None, n)
     X[:, _COL["char_cosine"]] = char_cos
 
     # --- token overlap
@@ -486,7 +525,7 @@ def feature_matrix(c: Candidates, index: FeatureIndex) -> np.ndarray:
     # how far behind the best text match of its set a candidate is (0 for the best)
     X[:, _COL["text_gap"]] = score - score[order[starts]][g]
     pids = [str(p) for p in c.product_id]
-    ptext = _Stacked.of([words.vector(product_text(t, pt, b))
+    ptext = words.stack([product_text(t, pt, b)
                          for t, pt, b in zip(titles, ptypes, brands, strict=True)])
     _relations(X, index, ptext, g, sizes, starts, pids)
 

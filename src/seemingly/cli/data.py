@@ -147,7 +147,11 @@ def analyze_cmd(
 
     if backend not in ("duckdb", "spark"):
         raise typer.BadParameter(f"--backend {backend!r}: use duckdb or spark")
-    base = AnalysisSettings()
+    from seemingly.study import dataset_label_settings
+
+    # A converter's dataset.json says how its labels read; --relevant-at still overrides it.
+    recorded = dataset_label_settings(Path(data)) if "://" not in str(data) else None
+    base = AnalysisSettings(labels=recorded) if recorded is not None else AnalysisSettings()
     updates: dict[str, Any] = {}
     if min_offers is not None:
         updates["min_offers"] = min_offers
