@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import ibis
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -130,3 +131,55 @@ def test_without_orders_history_comes_from_offers_and_warns() -> None:
     assert f.at["o2", "history"] == 1  # o1's purchase, a day earlier
     assert f.at["o1", "popularity_log2"] == 0.0  # its own purchase left out, nothing else
     assert f.at["o6", "length_bin"] == "medium"  # 6 tokens < long_min=7
+
+
+def _memtable_factors(cells: bool) -> pd.DataFrame:
+    rel = JUDGMENTS.assign(relevant=JUDGMENTS.label == "1")[["query", "product_id", "relevant"]]
+    ft = build_offer_factors(
+        offers=ibis.memtable(OFFERS), products=ibis.memtable(PRODUCTS),
+        relevance=ibis.memtable(rel), orders=ibis.memtable(ORDERS), cells=cells,
+    )
+    return ibis.duckdb.connect().execute(ft.table)
+
+
+def test_offer_cells_sum_the_offers_by_hand() -> None:
+    cells = _memtable_factors(cells=True)
+    # judged offers o1 o2 o3 o4 o6 fall in 5 distinct cells: (lego, i1) splits into o1
+    # (purchased, no history) and o2 (not purchased, history), the rest are alone
+    assert len(cells) == 5 and cells["offers"].sum() == 5
+    i1 = cells[(cells["query"] == "lego") & (cells["product_id"] == "i1")].set_index("purchased")
+    assert i1.loc[1, "offers"] == 1 and i1.loc[1, "purchases"] == 1 and i1.loc[1, "history"] == 0
+    assert i1.loc[0, "purchases"] == 0 and i1.loc[0, "history"] == 1
+    assert i1.loc[1, "popularity"] == pytest.approx(70.0)  # leave-one-out, as per offer
+    assert i1.loc[0, "popularity_log2"] == pytest.approx(2.0)
+    assert cells["engagements"].sum() == 2  # o1, o3
+
+
+def test_patterns_from_cells_equal_patterns_from_offers() -> None:
+    from seemingly.hypotheses.patterns import pattern_frame
+
+    settings = HypothesisSettings()
+    a = pattern_frame(ibis.memtable(_memtable_factors(cells=True)), settings)
+    b = pattern_frame(ibis.memtable(_memtable_factors(cells=False)), settings)
+    pd.testing.assert_frame_equal(a, b)
+    assert a["offers"].sum() == 5 and a["purchases"].sum() == 2
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_popularity_percentiles_match_a_brute_force_reference(seed: int) -> None:
+    from seemingly.factors import _popularity
+
+    rng = np.random.default_rng(seed)
+    ids = [f"p{i}" for i in range(60)]
+    counts = rng.integers(0, 6, len(ids))  # few distinct values: many ties
+    bought = pd.DataFrame({"product_id": np.repeat(ids, counts)})
+    out = ibis.duckdb.connect().execute(
+        _popularity(ibis.memtable(bought), ibis.memtable(pd.DataFrame({"product_id": ids})))
+    ).set_index("product_id").loc[ids]
+
+    def pct(v: int) -> float:  # mid-rank percentile of v among all counts, straight from the def
+        return 100.0 * (np.sum(counts < v) + 0.5 * np.sum(counts == v)) / len(counts)
+
+    assert out["pop_n"].tolist() == counts.tolist()
+    assert np.allclose(out["pop_keep"], [pct(v) for v in counts])
+    assert np.allclose(out["pop_drop"], [pct(max(v - 1, 0)) for v in counts])

@@ -111,8 +111,9 @@ def test_offline_frames_match_reference(seed: int) -> None:
                 user_bought_product=rng.integers(0, 2, len(rows)).astype(float),
                 user_bought_brand=0.0)
         elif kind == 1:  # users from the snapshot's history, some rows without one
-            rows = rows.assign(user_id=[None if rng.random() < 0.3 else f"u{rng.integers(9)}"
-                                        for _ in range(len(rows))])
+            users: list[Any] = [None if rng.random() < 0.3 else f"u{rng.integers(9)}"
+                                for _ in range(len(rows))]
+            rows = rows.assign(user_id=users)
         elif kind == 2:  # explicit groups across queries, shuffled rows
             rows = rows.assign(group=rng.integers(0, 3, len(rows))).sample(frac=1.0,
                                                                           random_state=trial)
@@ -124,7 +125,7 @@ def test_offline_frames_match_reference(seed: int) -> None:
 def _records(catalog: pd.DataFrame, rng: np.random.Generator, k: int) -> list[dict[str, Any]]:
     recs = []
     for r in catalog.iloc[rng.choice(len(catalog), size=k, replace=False)].to_dict("records"):
-        d = {key: v for key, v in r.items() if not pd.isna(v)}  # as a client sends them
+        d = {str(key): v for key, v in r.items() if not pd.isna(v)}  # as a client sends
         if rng.random() < 0.1:
             d["title"] = _title(rng) + " novel"  # a title the catalog does not have
         recs.append(d)

@@ -14,7 +14,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from seemingly import hypotheses
 from seemingly.hypotheses.core import HYPOTHESES, analyze_patterns
-from seemingly.hypotheses.models import fit_multivariable
+from seemingly.hypotheses.models import fit_multivariable, fit_tolerance
 from seemingly.hypotheses.stats import (
     assign_bins,
     bin_edges,
@@ -196,6 +196,54 @@ def test_multivariable_matches_statsmodels_glm_on_the_same_frame() -> None:
     assert list(fit.names) == list(exog.columns)
     assert np.allclose(fit.params, ref.params, atol=1e-6)
     assert np.allclose(np.sqrt(np.diag(fit.cov)), ref.bse * np.sqrt(g / (g - 1)), rtol=1e-5)
+
+
+def test_tolerance_closed_form_is_the_newton_fit() -> None:
+    pat = synthetic_patterns(14, n=30_000)
+    tol = fit_tolerance(pat, "purchases")
+    assert tol is not None
+    # the same saturated model fitted by Newton's method, design built here independently
+    agg = pat.groupby(["query", "category", "relevant"], as_index=False)[
+        ["offers", "purchases"]].sum()
+    cats = list(tol.categories)
+    exog = pd.DataFrame({
+        **{f"base[{c}]": (agg.category == c) * 1.0 for c in cats},
+        **{f"tol[{c}]": ((agg.category == c) & ~agg.relevant) * 1.0 for c in cats},
+    })
+    ref = fit_clustered_logit(exog, agg.purchases.to_numpy(), agg.offers.to_numpy(),
+                              agg["query"].to_numpy())
+    k = len(cats)
+    assert np.allclose(tol.estimates, ref.params[k:], atol=1e-8)
+    assert np.allclose(tol.cov, ref.cov[k:, k:], rtol=1e-6, atol=1e-12)
+    # and by hand for one category: log odds ratio of the two cells' rates
+    cell = pat[pat.category == cats[0]].groupby("relevant")[["purchases", "offers"]].sum()
+    r = cell.purchases / cell.offers
+    assert tol.estimates[0] == pytest.approx(
+        np.log(r[False] / (1 - r[False])) - np.log(r[True] / (1 - r[True])))
+
+
+def test_categorical_clusters_and_given_params() -> None:
+    d = _clustered_offers(6)
+    exog = pd.DataFrame({"const": 1.0, "x": d.x})
+    groups = d.g.map(lambda g: f"q{g}")
+    plain = fit_clustered_logit(exog, d.y.to_numpy(), np.ones(len(d)), groups.to_numpy())
+    cat = fit_clustered_logit(exog, d.y.to_numpy(), np.ones(len(d)), groups.astype("category"))
+    assert np.allclose(plain.cov, cat.cov) and cat.n_clusters == plain.n_clusters
+    given = fit_clustered_logit(exog, d.y.to_numpy(), np.ones(len(d)), groups,
+                                params=plain.params)
+    assert np.allclose(given.cov, plain.cov)
+    with pytest.raises(ValueError, match="params has shape"):
+        fit_clustered_logit(exog, d.y.to_numpy(), np.ones(len(d)), groups, params=np.zeros(3))
+
+
+def test_dersimonian_laird_by_hand_and_vectorised() -> None:
+    from seemingly.hypotheses.models import _dersimonian_laird
+
+    est, var = np.array([0.0, 1.0, 2.0]), np.array([0.25, 0.25, 0.25])
+    # w = 4 each: mean 1, Q = 4 * (1 + 0 + 1) = 8, C = 12 - 48 / 12 = 8 -> tau^2 = (8 - 2) / 8
+    assert float(_dersimonian_laird(est, var)) == pytest.approx(np.sqrt(6 / 8))
+    rows = np.array([[0.0, 1.0, 2.0], [1.0, 1.0, 1.0]])
+    assert np.allclose(_dersimonian_laird(rows, var), [np.sqrt(6 / 8), 0.0])
 
 
 # ---------------------------------------------------------------- simulated worlds

@@ -324,3 +324,24 @@ def test_missing_run_block_shows_not_available() -> None:
     run = _section(render_html({"contract_version": 1}), "run")
     assert run.count("Not available.") == 2
     assert "n/a" not in run
+
+
+def test_relations_block_renders_escaped_and_skips_when_absent() -> None:
+    from seemingly.report import render_html
+
+    results = {
+        "contract_version": 1,
+        "relations": {
+            "semantic": {"mean_relevant": 0.594, "note": "<b>bold</b>"},
+            "copurchase": {"baskets": 18405},
+        },
+        "skipped": {"relations": "no judgments"},
+    }
+    page = render_html(results)
+    section = page[page.index('<section id="relations">'):page.index('<section id="models">')]
+    assert "Semantic relation" in section and "Co-purchase relation" in section
+    assert "18405" in section.replace(",", "") and "0.594" in section
+    assert "&lt;b&gt;bold&lt;/b&gt;" in section and "<b>bold</b>" not in section
+    page = render_html({"contract_version": 1, "skipped": {"relations": "no judgments table"}})
+    section = page[page.index('<section id="relations">'):page.index('<section id="models">')]
+    assert "no judgments table" in section

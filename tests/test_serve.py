@@ -86,6 +86,21 @@ def test_rank_orders_by_fused_score(client: TestClient, weight: float, order: li
     assert got["objective"] == "purchase" and got["n_candidates"] == 3
 
 
+@pytest.mark.parametrize("explain", [False, True])
+def test_body_is_exactly_the_response_model(client: TestClient, explain: bool) -> None:
+    # the endpoint writes plain dicts for speed: the bytes must be what RankResponse gives
+    from seemingly.serve.schemas import RankedItem, RankResponse
+
+    r = client.post("/v1/rank", json=_body(weight=0.3, explain=explain))
+    assert r.status_code == 200, r.text
+    got = r.json()
+    model = RankResponse.model_construct(
+        objective=got["objective"], weight=got["weight"], n_candidates=got["n_candidates"],
+        results=[RankedItem.model_construct(**x) for x in got["results"]])
+    assert r.content == model.model_dump_json().encode()
+    assert RankResponse.model_validate_json(r.content).model_dump() == got
+
+
 def test_request_reaches_ranker_normalised(client: TestClient, fake: FakeRanker) -> None:
     body = _body(query="  red car  ", user_id="u1", k=2, objective="engagement", explain=True)
     r = client.post("/v1/rank", json=body)

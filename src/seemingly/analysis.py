@@ -31,6 +31,7 @@ class Context:
     store: Any
     settings: AnalysisSettings
     warnings: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # block -> why (results["skipped"])
 
     def require(self, block: str, *tables: str) -> bool:
         """True when the store has ``tables``; otherwise record why ``block`` is skipped."""
@@ -40,7 +41,27 @@ class Context:
                 f"{block}: skipped, the data has no {' and no '.join(missing)} table "
                 f"(add {', '.join(m + '.parquet' for m in missing)} to analyse it)"
             )
+            self.skipped.setdefault(block, _skip_reason(missing))
         return not missing
+
+
+# What each missing table rules out, for results["skipped"] (the report shows it).
+_NEEDED_FOR = {
+    "offers": "purchases and engagements are needed",
+    "judgments": "relevance judgments are needed to tell relevant from irrelevant products",
+    "orders": "order baskets are needed",
+}
+
+
+def _skip_reason(missing: list[str]) -> str:
+    tables = " and no ".join(missing)
+    why = "; ".join(_NEEDED_FOR.get(m, f"{m} is needed") for m in missing)
+    return f"the data has no {tables} table — {why}"
+
+
+def skipped_blocks(ctx: Context, blocks: dict[str, Any]) -> dict[str, str]:
+    """results["skipped"]: why each registered block that produced nothing was skipped."""
+    return {k: v for k, v in ctx.skipped.items() if k in BLOCKS and blocks.get(k) is None}
 
 
 def _overview(ctx: Context) -> dict[str, Any] | None:
@@ -97,13 +118,33 @@ def _tradeoff(ctx: Context) -> dict[str, Any] | None:
         result, trained = run_tradeoff(ctx.store, ctx.settings)
     except ValueError as exc:  # too little data for held-out queries: say so, keep going
         ctx.warnings.append(f"tradeoff: skipped, {exc}")
+        ctx.skipped["tradeoff"] = str(exc)
         return None
     ctx.__dict__["_models_block"] = trained.to_dict()  # the "models" block reuses this run
     return result.to_dict()
 
 
 def _models(ctx: Context) -> dict[str, Any] | None:
-    return ctx.__dict__.get("_models_block")
+    block = ctx.__dict__.get("_models_block")
+    if block is None and "tradeoff" in ctx.skipped:  # the study's train stage may add it
+        ctx.skipped.setdefault("models", f"the models are trained with the trade-off, which "
+                               f"was skipped: {ctx.skipped['tradeoff']}")
+    return block
+
+
+def _relations(ctx: Context) -> dict[str, Any] | None:
+    from seemingly.relations_summary import relations_summary
+
+    if not (ctx.store.has("judgments") or ctx.store.has("orders")):
+        why = ("the data has neither judgments nor orders — relations are measured between "
+               "judged-relevant products or within order baskets")
+        ctx.warnings.append(f"relations: skipped, {why}")
+        ctx.skipped["relations"] = why
+        return None
+    block = relations_summary(ctx.store, ctx.settings).to_dict()
+    ctx.warnings.extend(f"relations: {part} skipped, {why}"
+                        for part, why in block["skipped"].items())
+    return block
 
 
 BLOCKS: dict[str, Builder] = {
@@ -113,6 +154,7 @@ BLOCKS: dict[str, Builder] = {
     "strategies": _strategies,
     "tradeoff": _tradeoff,
     "models": _models,
+    "relations": _relations,
     "data": _data,
 }
 
@@ -126,7 +168,8 @@ def analyze(store: Any, settings: AnalysisSettings | None = None) -> dict[str, A
     >>> results["overview"]["purchase_level"]["irrelevant"]["value"]  # doctest: +SKIP
     """
     ctx = Context(store, settings or AnalysisSettings())
-    return assemble({name: build(ctx) for name, build in BLOCKS.items()})
+    blocks = {name: build(ctx) for name, build in BLOCKS.items()}
+    return assemble({**blocks, "skipped": skipped_blocks(ctx, blocks) or None})
 
 
 def assemble(blocks: dict[str, Any]) -> dict[str, Any]:

@@ -1,8 +1,14 @@
 """One row per judged offer with every factor of the WSDM 2020 hypotheses, as an Ibis expression.
 
-Offers never leave the engine. Three small tables are computed outside and joined back as
-in-memory tables: the product-level popularity percentiles, and the text similarity of each
-distinct (offered product, relevant product) pair. Everything else is joins and group-bys.
+Offers never leave the engine. One small table is computed outside and joined back in memory:
+the text similarity of each distinct (judged product, relevant product of the same query) pair.
+Everything else is joins, group-bys and window functions.
+
+Cost at scale: every factor except the two purchase histories is a property of the (query,
+product) pair or of the product, so the hypothesis tests ask for *offer cells*
+(``cells=True``): offers are grouped by (query, product, query length, purchased, history,
+history brand) right after the two history joins, and the pair factors are joined onto the
+few hundred thousand cells instead of the millions of offers.
 
 Factor definitions (the contract's, made precise):
 
@@ -34,7 +40,6 @@ from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
-import numpy as np
 import pandas as pd
 from ibis import _
 
@@ -73,8 +78,14 @@ def offer_factors(store: object, settings: AnalysisSettings | None = None) -> ir
     return offer_factor_table(store, settings).table
 
 
-def offer_factor_table(store: object, settings: AnalysisSettings | None = None) -> FactorTable:
-    """Like :func:`offer_factors`, also telling where co-purchases came from and any warning."""
+def offer_factor_table(
+    store: object, settings: AnalysisSettings | None = None, *, cells: bool = False
+) -> FactorTable:
+    """Like :func:`offer_factors`, also telling where co-purchases came from and any warning.
+
+    ``cells=True``: offers summed per cell instead of one row each (see
+    :func:`build_offer_factors`).
+    """
     from seemingly.labels import relevance
 
     settings = settings or AnalysisSettings()
@@ -91,46 +102,64 @@ def offer_factor_table(store: object, settings: AnalysisSettings | None = None) 
         relevance=relevance(store, settings),
         orders=orders,
         settings=settings.hypotheses,
+        cells=cells,
     )
 
 
-def _midrank_percentiles(counts: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """Percentile (0-100) of each value in ``at`` within ``counts``, ties counted half."""
-    srt = np.sort(counts)
-    below = np.searchsorted(srt, at, side="left")
-    upto = np.searchsorted(srt, at, side="right")
-    return 100.0 * (below + 0.5 * (upto - below)) / max(len(srt), 1)
-
-
 def _popularity(purchases: ir.Table, products: ir.Table) -> ir.Table:
+    """Per catalog product: purchase count and mid-rank percentiles with and without one sale.
+
+    The percentile of a value v among the catalog's counts is 100 * (#below v + #equal / 2) / N.
+    For the product's own count n, #below is its rank and #equal the size of its tie group;
+    for n - 1 (the leave-one-out count of a purchased offer) the products below n - 1 are those
+    below n minus those exactly at n - 1, and #equal is that same tie group. All of it stays
+    an expression (window functions and one small self-join), so no catalog pass runs early.
+    """
     totals = purchases.group_by("product_id").agg(n=_.count())
     catalog = (
         products.select("product_id")
         .left_join(totals, "product_id")
         .select("product_id", n=_.n.fill_null(0))
-        .to_pandas()
     )
-    n = catalog["n"].to_numpy(dtype=np.int64)
-    frame = pd.DataFrame({
-        "product_id": catalog["product_id"].astype(str),
-        "pop_n": n,
-        "pop_keep": _midrank_percentiles(n, n),
+    ranked = catalog.mutate(
+        below=ibis.rank().over(order_by=_.n),
+        ties=_.count().over(group_by=_.n),
+        total=_.count().over(),
+    )
+    prev = catalog.group_by("n").agg(ties_prev=_.count())
+    prev = prev.select(n_prev=_.n + 1, ties_prev=_.ties_prev)
+    ranked = ranked.left_join(prev, ranked.n == prev.n_prev).select(
+        "product_id", "n", "below", "ties", "total", ties_prev=_.ties_prev.fill_null(0)
+    )
+    total = ibis.greatest(_.total, 1).cast("float64")
+    keep = 100.0 * (_.below.cast("float64") + 0.5 * _.ties.cast("float64")) / total
+    drop = 100.0 * (_.below.cast("float64") - 0.5 * _.ties_prev.cast("float64")) / total
+    return ranked.select(
+        "product_id",
+        pop_n=_.n,
+        pop_keep=keep,
         # the percentile the product would have without the offer's own purchase
-        "pop_drop": _midrank_percentiles(n, np.maximum(n - 1, 0)),
-    })
-    return ibis.memtable(frame)
+        pop_drop=ibis.cases((_.n > 0, drop), else_=keep),
+    )
 
 
 def _relation_factors(
-    judged_pairs: ir.Table,
+    rel: ir.Table,
     relevant: ir.Table,
     products: ir.Table,
     baskets: ir.Table,
     settings: HypothesisSettings,
 ) -> ir.Table:
-    """Per (query, product_id): max similarity and max lift to the query's other relevant ones."""
+    """Per judged (query, product_id): max similarity and max lift to the query's other
+    relevant products.
+
+    The pairs come from the judgments alone (every judged product against the query's relevant
+    ones), not from the offers: that keeps this a judgment-sized computation, and the TF-IDF
+    vocabulary no longer depends on which judged products happened to be offered.
+    """
     qpairs = (
-        judged_pairs.join(relevant.select("query", product_b="product_id"), "query")
+        rel.select("query", "product_id")
+        .join(relevant.select("query", product_b="product_id"), "query")
         .filter(_.product_id != _.product_b)
         .select("query", product_a=_.product_id, product_b=_.product_b)
     )
@@ -143,7 +172,10 @@ def _relation_factors(
     text = products.select(*text_cols).semi_join(wanted, "product_id").to_pandas()
     sims = semantic_similarity(pairs_df, text, backend=settings.semantic_backend)
     sim_t = ibis.memtable(sims.astype({"product_a": "string", "product_b": "string"}))
-    lift_t = copurchase_lift(pairs, baskets).select("product_a", "product_b", "lift")
+    # the distinct pairs go back as an in-memory table: the lift then joins baskets with a
+    # small known table instead of re-deriving the pairs from the judgments
+    pairs_t = ibis.memtable(pairs_df.astype({"product_a": "string", "product_b": "string"}))
+    lift_t = copurchase_lift(pairs_t, baskets).select("product_a", "product_b", "lift")
     scored = (
         qpairs.left_join(sim_t, ["product_a", "product_b"])
         .select("query", "product_a", "product_b", "similarity")
@@ -156,19 +188,26 @@ def _relation_factors(
     ).rename(product_id="product_a")
 
 
-def build_offer_factors(
-    *,
+@dataclass(frozen=True)
+class _Parts:
+    """Everything of the factor table that is not one row per offer."""
+
+    pairs: ir.Table  # per judged (query, product): relevant, category, brand, price & relations
+    pop: ir.Table  # per catalog product: pop_n, pop_keep, pop_drop
+    first_buy: ir.Table  # per (user, product): first purchase time
+    first_brand: ir.Table  # per (user, brand): first purchase time
+    brands: ir.Table  # product_id -> brand (non-null)
+    source: str
+    warnings: tuple[str, ...]
+
+
+def _parts(
     offers: ir.Table,
     products: ir.Table,
     relevance: ir.Table,
     orders: ir.Table | None,
-    settings: HypothesisSettings | None = None,
-) -> FactorTable:
-    """Engine-generic core of :func:`offer_factors` on contract-shaped Ibis tables.
-
-    ``relevance`` needs ``query``, ``product_id``, ``relevant`` (see ``seemingly.labels``).
-    """
-    settings = settings or HypothesisSettings()
+    settings: HypothesisSettings,
+) -> _Parts:
     warnings: list[str] = []
     prod = products.select("product_id", "category", "price", "brand")
     rel = relevance.select("query", "product_id", "relevant")
@@ -197,25 +236,14 @@ def build_offer_factors(
             "purchase can raise its co-purchase relation; add orders for a clean test"
         )
 
-    judged = offers.join(rel, ["query", "product_id"]).select(
-        "offer_id", "query", "user_id", "product_id", "timestamp", "query_length", "relevant",
-        purchased=_.purchased.cast("int64"), engaged=(_.engaged | _.purchased).cast("int64"),
-    )
-    judged = judged.join(prod, "product_id").select(
-        *judged.columns, category=_.category.fill_null("unknown"), price=_.price, brand=_.brand
-    )
-
-    pop = _popularity(purchases, products)
-    judged = judged.left_join(pop, "product_id").select(
-        *judged.columns,
-        popularity=ibis.cases((_.purchased == 1, _.pop_drop), else_=_.pop_keep),
-        popularity_log2=((_.pop_n - _.purchased).cast("float64") + 1.0).log2(),
-    )
-
     priced = relevant.join(prod.filter(_.price.notnull() & (_.price > 0)), "product_id")
     medians = priced.group_by("query").agg(median_price=_.price.median(), n_priced=_.count())
-    judged = judged.left_join(medians, "query").select(
-        *judged.columns,
+    pairs = rel.join(prod, "product_id").select(
+        "query", "product_id", "relevant", category=_.category.fill_null("unknown"),
+        price=_.price,
+    )
+    pairs = pairs.left_join(medians, "query").select(
+        "query", "product_id", "relevant", "category",
         price_ratio=ibis.cases(
             (
                 (_.price > 0) & (_.n_priced >= settings.min_relevant_priced),
@@ -224,27 +252,98 @@ def build_offer_factors(
             else_=ibis.null("float64"),
         ),
     )
-
-    judged_pairs = judged.select("query", "product_id").distinct()
-    rels = _relation_factors(judged_pairs, relevant, products, baskets, settings)
-    judged = judged.left_join(rels, ["query", "product_id"]).select(
-        *judged.columns, "semantic", "copurchase"
+    rels = _relation_factors(rel, relevant, products, baskets, settings)
+    pairs = pairs.left_join(rels, ["query", "product_id"]).select(
+        *pairs.columns, "semantic", "copurchase"
     )
-
+    brands = prod.filter(_.brand.notnull()).select("product_id", "brand")
     first_buy = purchases.group_by(["user_id", "product_id"]).agg(first_buy=_.timestamp.min())
-    judged = judged.left_join(first_buy, ["user_id", "product_id"]).select(
-        *judged.columns, history=(_.first_buy < _.timestamp).fill_null(False).cast("int64")
+    # a brand's first purchase is the earliest first purchase of any of its products: grouping
+    # the (user, product) firsts again is cheaper than a second pass over every purchase
+    first_brand = (
+        first_buy.join(brands, "product_id")
+        .group_by(["user_id", "brand"])
+        .agg(first_brand=_.first_buy.min())
     )
-    brand_buys = purchases.join(prod.filter(_.brand.notnull()), "product_id")
-    first_brand = brand_buys.group_by(["user_id", "brand"]).agg(first_brand=_.timestamp.min())
-    judged = judged.left_join(first_brand, ["user_id", "brand"]).select(
-        *judged.columns,
+    return _Parts(
+        pairs=pairs,
+        pop=_popularity(purchases, products),
+        first_buy=first_buy,
+        first_brand=first_brand,
+        brands=brands,
+        source=source,
+        warnings=tuple(warnings),
+    )
+
+
+def _with_history(offers: ir.Table, parts: _Parts) -> ir.Table:
+    """Offers (user_id, product_id, timestamp, ...) plus ``history`` and ``history_brand``.
+
+    The only joins made once per offer: whether the user bought the product, or its brand,
+    strictly before the offer depends on the offer's own timestamp.
+    """
+    cols = offers.columns
+    x = offers.left_join(parts.first_buy, ["user_id", "product_id"]).select(
+        *cols, history=(_.first_buy < _.timestamp).fill_null(False).cast("int64")
+    )
+    x = x.left_join(parts.brands, "product_id").select(*cols, "history", "brand")
+    return x.left_join(parts.first_brand, ["user_id", "brand"]).select(
+        *cols, "history",
         history_brand=(_.first_brand < _.timestamp).fill_null(False).cast("int64"),
+    )
+
+
+def _finish(table: ir.Table, parts: _Parts, settings: HypothesisSettings) -> ir.Table:
+    """Join the (query, product) factors and popularity onto offers or offer cells."""
+    cols = [c for c in table.columns if c not in ("query", "product_id")]
+    x = table.join(parts.pairs, ["query", "product_id"]).select(
+        "query", "product_id", *cols,
+        *[c for c in parts.pairs.columns if c not in ("query", "product_id")],
+    )
+    x = x.left_join(parts.pop, "product_id").select(
+        *x.columns,
+        popularity=ibis.cases((_.purchased == 1, _.pop_drop), else_=_.pop_keep),
+        popularity_log2=((_.pop_n - _.purchased).cast("float64") + 1.0).log2(),
     )
     length_bin = ibis.cases(
         (_.query_length <= settings.short_max, "short"),
         (_.query_length >= settings.long_min, "long"),
         else_="medium",
     )
-    judged = judged.mutate(length_bin=length_bin)
-    return FactorTable(table=judged, copurchase_source=source, warnings=tuple(warnings))
+    return x.mutate(length_bin=length_bin)
+
+
+def build_offer_factors(
+    *,
+    offers: ir.Table,
+    products: ir.Table,
+    relevance: ir.Table,
+    orders: ir.Table | None,
+    settings: HypothesisSettings | None = None,
+    cells: bool = False,
+) -> FactorTable:
+    """Engine-generic core of :func:`offer_factors` on contract-shaped Ibis tables.
+
+    ``relevance`` needs ``query``, ``product_id``, ``relevant`` (see ``seemingly.labels``).
+    With ``cells=True`` the table is not one row per offer but one per *offer cell*: offers
+    of one (query, product, query_length, purchased, history, history_brand) summed into
+    ``offers``, ``purchases`` and ``engagements`` counts (every factor is constant within a
+    cell). Offers are grouped before any (query, product) factor is joined on, so the only
+    per-offer work is one scan, the history joins and one group-by: what the hypothesis tests
+    use, several times cheaper than the per-offer table on large logs.
+    """
+    settings = settings or HypothesisSettings()
+    parts = _parts(offers, products, relevance, orders, settings)
+    base = offers.select(
+        "query", "user_id", "product_id", "timestamp", "query_length",
+        purchased=_.purchased.cast("int64"), engaged=(_.engaged | _.purchased).cast("int64"),
+        **({} if cells else {"offer_id": _.offer_id}),
+    )
+    hist = _with_history(base, parts)
+    if cells:
+        hist = hist.group_by(
+            ["query", "product_id", "query_length", "purchased", "history", "history_brand"]
+        ).agg(offers=_.count(), engagements=_.engaged.sum())
+        hist = hist.mutate(purchases=_.purchased * _.offers)
+    table = _finish(hist, parts, settings)
+    return FactorTable(table=table, copurchase_source=parts.source, warnings=parts.warnings)

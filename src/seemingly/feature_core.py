@@ -35,6 +35,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     "category", "brand_match", "type_match", "user_bought_product", "user_bought_brand",
 )
 _COL = {n: i for i, n in enumerate(FEATURE_NAMES)}
+_TOKEN_COLS = [_COL[f] for f in ("query_coverage", "fuzzy_coverage", "head_match",
+                                 "number_match", "title_length", "brand_match", "type_match")]
 PRODUCT_COLUMNS = ("title", "category", "price", "brand", "product_type")
 
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -100,8 +102,12 @@ class _Space:
         ids = [i for i in map(get, self._analyze(text)) if i is not None]
         if not ids:
             return _EMPTY_I, _EMPTY_F, _EMPTY_F
-        idx, cnt = np.unique(np.asarray(ids, np.int64), return_counts=True)
-        counts = cnt.astype(np.float64)
+        tally: dict[int, int] = {}
+        for i in ids:  # a dict beats np.unique on a title's few dozen terms
+            tally[i] = tally.get(i, 0) + 1
+        terms = sorted(tally)
+        idx = np.array(terms, np.int64)
+        counts = np.array([tally[i] for i in terms], np.float64)
         # sublinear tf (repeated title words matter less) times idf, then unit length
         w = np.log1p(counts) * self.idf[idx]
         return idx, counts, w / math.sqrt(float(np.dot(w, w)))
@@ -116,8 +122,9 @@ class _Space:
             self._indptr = np.resize(self._indptr, 2 * (n1 + 1))
         if e1 > len(self._idx):
             cap = 2 * e1
-            self._idx, self._cnt, self._val = (np.resize(a, cap) for a in
-                                               (self._idx, self._cnt, self._val))
+            self._idx = np.resize(self._idx, cap)
+            self._cnt = np.resize(self._cnt, cap)
+            self._val = np.resize(self._val, cap)
         self._indptr[n0 + 1 : n1 + 1] = e0 + np.cumsum(lens)
         if e1 > e0:
             self._idx[e0:e1] = np.concatenate([v[0] for v in vecs])
@@ -243,7 +250,7 @@ class FeatureIndex:
             self.bought_brands.setdefault(u, set()).add(b)
 
     def token_info(self, text: str) -> tuple[frozenset[str], frozenset[str], float]:
-        """Token set, 4-character stems, number of tokens of a text."""
+        """Token set, 4-character stems, number of tokens of a text (cached)."""
         hit = self._tok.get(text)
         if hit is None:
             t = tokens(text)
@@ -328,6 +335,8 @@ class Candidates:
 
     def fill_from_catalog(self, index: FeatureIndex) -> None:
         """Take product columns the rows lack from the snapshot's catalog."""
+        if self.price is not None and all(v is not None for v in self.columns.values()):
+            return
         rows = [index.catalog_row.get(p) for p in self.product_id] if index.catalog_row else []
         for c in PRODUCT_COLUMNS:
             have = self.price is not None if c == "price" else self.columns[c] is not None
@@ -345,20 +354,26 @@ class Candidates:
                 self.columns[c] = vals
 
 
-def _groups(group: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                          np.ndarray]:
-    """Group codes 0..G-1, each group's size and start in ``order``, and ``order``: rows by
-    group, then score (best first), then position (pandas' "first" tie-break)."""
-    _, g = np.unique(group, return_inverse=True)
-    g = g.ravel()
+def _groups(group: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Group codes 0..G-1 of the rows, each group's size, and its first row in group order."""
+    if len(group) and group.min() == group.max():  # one set (as in the service)
+        g = np.zeros(len(group), np.int64)
+    else:
+        _, g = np.unique(group, return_inverse=True)
+        g = g.ravel()
     sizes = np.bincount(g)
-    order = np.lexsort((np.arange(len(g)), -score, g))
-    return g, sizes, np.cumsum(sizes) - sizes, order
+    return g, sizes, np.cumsum(sizes) - sizes
 
 
-def _text_rank(g: np.ndarray, order: np.ndarray, score: np.ndarray) -> np.ndarray:
-    """Within-group rank of ``score``, best = 1, ties share the lower rank ("min")."""
+def _rank_and_best(g: np.ndarray, sizes: np.ndarray, starts: np.ndarray,
+                   score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Within-group rank of ``score`` (best = 1, ties share the lower rank, as pandas'
+    "min") and the group's best score, for each row."""
     n = len(g)
+    if len(sizes) == 1:
+        s = np.sort(score)
+        return n - np.searchsorted(s, score, side="right") + 1.0, np.full(n, s[-1])
+    order = np.lexsort((-score, g))
     gs, ss = g[order], score[order]
     new_group = np.r_[True, gs[1:] != gs[:-1]]
     new_value = new_group | np.r_[True, ss[1:] != ss[:-1]]
@@ -367,14 +382,13 @@ def _text_rank(g: np.ndarray, order: np.ndarray, score: np.ndarray) -> np.ndarra
     start_v = np.maximum.accumulate(np.where(new_value, pos, 0))
     rank = np.empty(n)
     rank[order] = start_v - start_g + 1
-    return rank
+    return rank, ss[starts][g]
 
 
 def _group_median(g: np.ndarray, sizes: np.ndarray, starts: np.ndarray,
                   x: np.ndarray) -> np.ndarray:
     """Median of the non-NaN ``x`` of each row's group (NaN when there is none)."""
-    order = np.lexsort((x, g))  # NaN sorts last within its group
-    xs = x[order]
+    xs = np.sort(x) if len(sizes) == 1 else x[np.lexsort((x, g))]  # NaN last in a group
     k = np.bincount(g, weights=~np.isnan(x), minlength=len(sizes)).astype(np.int64)
     med = np.full(len(sizes), np.nan)
     ok = k > 0
@@ -425,24 +439,24 @@ def _relations(X: np.ndarray, index: FeatureIndex, text: _Stacked, g: np.ndarray
     anchor = np.zeros(n)
     best = np.zeros(n)
     lift = index.lift
-    if lift:
-        for i, a in zip(pi.tolist(), pa.tolist(), strict=True):
-            v = lift.get(pids[i], {}).get(pids[a], 0.0)
-            if v > anchor[i]:
-                anchor[i] = v
-        members: dict[tuple[int, str], int] = {}
-        for gi, p in zip(g.tolist(), pids, strict=True):
-            members[gi, p] = members.get((gi, p), 0) + 1
-        for i, (gi, p) in enumerate(zip(g.tolist(), pids, strict=True)):
-            partners = lift.get(p)
-            if not partners:
-                continue
-            m = 0.0
-            for other, v in partners.items():
-                # another row of the set holds ``other`` (a second row if it is this product)
-                if v > m and members.get((gi, other), 0) > (other == p):
-                    m = v
-            best[i] = m
+    has = np.fromiter((p in lift for p in pids), bool, n) if lift else np.zeros(n, bool)
+    if has.any():  # few candidates have co-purchase partners at all
+        sel = has[pi]
+        for i, a in zip(pi[sel].tolist(), pa[sel].tolist(), strict=True):
+            anchor[i] = max(anchor[i], lift[pids[i]].get(pids[a], 0.0))
+        gl = g.tolist()
+        members: dict[int, dict[str, int]] = {}
+        for gi, p in zip(gl, pids, strict=True):
+            m = members.setdefault(gi, {})
+            m[p] = m.get(p, 0) + 1
+        for i in np.flatnonzero(has).tolist():
+            p = pids[i]
+            partners, mem = lift[p], members[gl[i]]
+            pairs = ([(o, v) for o, v in partners.items() if o in mem]
+                     if len(partners) <= len(mem) else
+                     [(o, partners[o]) for o in mem if o in partners])
+            # another row of the set holds ``o`` (a second row if it is this very product)
+            best[i] = max([v for o, v in pairs if mem[o] > (o == p)], default=0.0)
     X[:, _COL["copurchase_relation"]] = anchor
     X[:, _COL["copurchase_max"]] = best
 
@@ -454,14 +468,50 @@ def _history(X: np.ndarray, c: Candidates, index: FeatureIndex, pids: list[str],
         X[:, up], X[:, ub] = c.bought
         return
     users = c.user_id
-    if users is None or all(is_na(u) for u in users):
+    if users is None or all(map(is_na, users)):
         return  # NaN: no user, no history
-    for i, (u, p, b) in enumerate(zip(users, pids, brands, strict=True)):
+    product, brand = [], []
+    for u, p, b in zip(users, pids, brands, strict=True):
         if u is None or (isinstance(u, float) and np.isnan(u)):
+            product.append(np.nan)
+            brand.append(np.nan)
             continue
         key = str(u)
-        X[i, up] = float(p in index.bought.get(key, ()))
-        X[i, ub] = float(isinstance(b, str) and b in index.bought_brands.get(key, ()))
+        product.append(float(p in index.bought.get(key, ())))
+        brand.append(float(isinstance(b, str) and b in index.bought_brands.get(key, ())))
+    X[:, up] = product
+    X[:, ub] = brand
+
+
+def _token_features(X: np.ndarray, index: FeatureIndex, queries: list[str],
+                    row_q: np.ndarray, titles: list[str], brands: list[Any],
+                    ptypes: list[Any]) -> None:
+    """Set overlaps of query and title / brand / type tokens (a plain loop: with cached
+    token sets it beats any numpy formulation at a hundred rows)."""
+    qinfo = []
+    for q in queries:
+        qt, qs, _ = index.token_info(q)
+        head = tokens(q)[-1:]  # the last query word is usually the head noun
+        qinfo.append((qt, qs, head[0][:4] if head else None,
+                      frozenset(t for t in qt if any(ch.isdigit() for ch in t))))
+    tok = index.token_info
+    nan = np.nan
+    per_row = []
+    for qi, t, b, pt in zip(row_q.tolist(), titles, brands, ptypes, strict=True):
+        qt, qs, head, qnum = qinfo[qi]
+        tt, ts, tl = tok(t)
+        ptt = tok(pt)[0] if isinstance(pt, str) else None
+        per_row.append((
+            len(qt & tt) / len(qt) if qt else 0.0,
+            # crude stems (first 4 characters) catch plurals ("brackets" ~ "bracket")
+            len(qs & ts) / len(qs) if qs else 0.0,
+            float(head is not None and head in ts),
+            # sizes and model numbers must match exactly when the query names one
+            len(qnum & tt) / len(qnum) if qnum else nan,
+            tl,
+            float(bool(b) and tok(b)[0] <= qt) if isinstance(b, str) else nan,
+            nan if ptt is None else len(ptt & qt) / max(len(ptt), 1)))
+    X[:, _TOKEN_COLS] = np.array(per_row, dtype=np.float64)
 
 
 def feature_matrix(c: Candidates, index: FeatureIndex) -> np.ndarray:
@@ -496,40 +546,25 @@ def feature_matrix(c: Candidates, index: FeatureIndex) -> np.ndarray:
     char_cos = _query_dot(chars.stack(queries), chars.stack(titles), row_q, chars.size, None, n)
     X[:, _COL["char_cosine"]] = char_cos
 
-    # --- token overlap
-    qinfo = []
-    for q in queries:
-        qt, qs, _ = index.token_info(q)
-        head = tokens(q)[-1:]  # the last query word is usually the head noun
-        qinfo.append((qt, qs, head[0][:4] if head else None,
-                      frozenset(t for t in qt if any(ch.isdigit() for ch in t))))
-    tinfo = [index.token_info(t) for t in titles]
-    feats = np.empty((n, 5))
-    for i, (qi, (tt, ts, tl)) in enumerate(zip(row_q.tolist(), tinfo, strict=True)):
-        qt, qs, head, qnum = qinfo[qi]
-        # crude stems (first 4 characters) catch plurals and endings ("brackets" ~ "bracket");
-        # sizes and model numbers must match exactly when the query names one
-        feats[i] = (len(qt & tt) / len(qt) if qt else 0.0,
-                    len(qs & ts) / len(qs) if qs else 0.0,
-                    float(head is not None and head in ts),
-                    len(qnum & tt) / len(qnum) if qnum else np.nan, tl)
-    for j, name in enumerate(("query_coverage", "fuzzy_coverage", "head_match",
-                              "number_match", "title_length")):
-        X[:, _COL[name]] = feats[:, j]
+    # --- token overlap, category, brand and type
+    _token_features(X, index, queries, row_q, titles, brands, ptypes)
+    code = index.category_codes.get
+    X[:, _COL["category"]] = [code(v if type(v) is str else _text(v, "unknown"), -1.0)
+                              for v in cats]
 
     # --- position of the text match within the candidate set
     score = bm25 + char_cos
-    g, sizes, starts, order = _groups(c.group, score)
-    rank = _text_rank(g, order, score)
+    g, sizes, starts = _groups(c.group)
+    rank, best = _rank_and_best(g, sizes, starts, score)
     X[:, _COL["text_rank"]] = 1.0 - (rank - 1) / np.maximum(sizes[g] - 1, 1)
     # how far behind the best text match of its set a candidate is (0 for the best)
-    X[:, _COL["text_gap"]] = score - score[order[starts]][g]
+    X[:, _COL["text_gap"]] = score - best
     pids = [str(p) for p in c.product_id]
     ptext = words.stack([product_text(t, pt, b)
                          for t, pt, b in zip(titles, ptypes, brands, strict=True)])
     _relations(X, index, ptext, g, sizes, starts, pids)
 
-    # --- price, product statistics, category
+    # --- price and product statistics
     price = np.full(n, np.nan) if c.price is None else c.price
     with np.errstate(invalid="ignore"):
         price = np.where(price > 0, price, np.nan)
@@ -547,18 +582,5 @@ def feature_matrix(c: Candidates, index: FeatureIndex) -> np.ndarray:
     X[:, _COL["engagement_rate"]] = ((st["engagements"][rows] + RATE_PRIOR
                                       * index.global_engagement_rate)
                                      / (st["offers"][rows] + RATE_PRIOR))
-    codes = index.category_codes
-    X[:, _COL["category"]] = [codes.get(_text(v, "unknown"), -1.0) for v in cats]
-    X[:, _COL["brand_match"]] = [
-        float(bool(b) and index.token_info(b)[0] <= qinfo[q][0]) if isinstance(b, str)
-        else np.nan for b, q in zip(brands, row_q.tolist(), strict=True)]
-    type_match = []
-    for t, q in zip(ptypes, row_q.tolist(), strict=True):
-        if isinstance(t, str):
-            tt = index.token_info(t)[0]
-            type_match.append(len(tt & qinfo[q][0]) / max(len(tt), 1))
-        else:
-            type_match.append(np.nan)
-    X[:, _COL["type_match"]] = type_match
     _history(X, c, index, pids, brands)
     return X

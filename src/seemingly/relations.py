@@ -199,7 +199,9 @@ def copurchase_lift(
         raise ValueError(f"prior must be >= 0, got {prior}")
     pairs = pairs.select("product_a", "product_b").distinct()
     items = baskets.select("basket_id", "product_id").distinct()
-    n_baskets = float(items.basket_id.nunique().execute())
+    # N stays an expression (a one-row table crossed in below) rather than an eager count, so
+    # the baskets are derived once, inside the one query that uses them
+    n_baskets = items.aggregate(n_baskets=_.basket_id.nunique())
     counts = items.group_by("product_id").agg(n=_.count())
     # Only baskets that hold some product_a are expanded, and each only by that product's pairs.
     left = items.rename(product_a="product_id").join(pairs, "product_a")
@@ -223,10 +225,12 @@ def copurchase_lift(
             n_b=_.n_b.fill_null(0),
             n_ab=_.n_ab.fill_null(0),
         )
+        .cross_join(n_baskets)
     )
-    expected = _.n_a.cast("float64") * _.n_b.cast("float64") / max(n_baskets, 1.0)
+    n_total = ibis.greatest(_.n_baskets.cast("float64"), 1.0)
+    expected = _.n_a.cast("float64") * _.n_b.cast("float64") / n_total
     denom = expected + prior
     lift = ibis.cases(
         (_.n_ab == 0, 0.0), (denom > 0, _.n_ab.cast("float64") / denom), else_=0.0
     )
-    return out.mutate(lift=lift)
+    return out.mutate(lift=lift).drop("n_baskets")

@@ -157,6 +157,20 @@ def run_study(
                 models_block = _models_block(trained)
                 if models_block:
                     results.setdefault("models", models_block)
+        elif store.has("judgments"):  # no offers: the relevance model alone (issue 9)
+            with stage("train"):
+                from seemingly.models.relevance_only import train_relevance
+
+                models_dir = out_dir / "models"
+                trained = train_relevance(store, settings, models_dir)
+                results.setdefault("models", trained.to_dict())
+                skipped = results.get("skipped", {})
+                skipped.pop("models", None)
+                if not skipped:
+                    results.pop("skipped", None)
+                results.setdefault("data", {}).setdefault("warnings", []).append(
+                    "models: purchase and engagement models skipped, the data has no offers "
+                    "table; the relevance model is trained on judgments alone")
         else:
             notify("train", "skipped")
         with stage("tables"):
@@ -184,7 +198,7 @@ def run_study(
 
 def _analyze_in_stages(store: Any, settings: AnalysisSettings, stage: Any) -> dict[str, Any]:
     """Run analysis.BLOCKS one by one so each is timed under its study stage."""
-    from seemingly.analysis import BLOCKS, Context, assemble
+    from seemingly.analysis import BLOCKS, Context, assemble, skipped_blocks
 
     ctx = Context(store, settings)
     blocks: dict[str, Any] = {}
@@ -196,7 +210,7 @@ def _analyze_in_stages(store: Any, settings: AnalysisSettings, stage: Any) -> di
         if block is not None:
             blocks[name] = block
     blocks["data"] = BLOCKS["data"](ctx)
-    return assemble(blocks)
+    return assemble({**blocks, "skipped": skipped_blocks(ctx, blocks) or None})
 
 
 def _models_block(trained: Any) -> dict[str, Any] | None:

@@ -41,7 +41,7 @@ def test_hypotheses(store: object, settings: AnalysisSettings | None = None) -> 
     from seemingly.factors import offer_factor_table
 
     settings = settings or AnalysisSettings()
-    ft = offer_factor_table(store, settings)
+    ft = offer_factor_table(store, settings, cells=True)
     patterns = pattern_frame(ft.table, settings.hypotheses)
     n_offers = int(store.table("offers").count().execute())  # type: ignore[attr-defined]
     return analyze_patterns(patterns, settings=settings, n_offers=n_offers, warnings=ft.warnings)

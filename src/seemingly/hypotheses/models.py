@@ -79,7 +79,7 @@ def fit_multivariable(
     info["category_reference"] = ref
     exog = pd.DataFrame(cols)
     fit = fit_clustered_logit(exog, sub[outcome].to_numpy(), sub["offers"].to_numpy(),
-                              sub["query"].to_numpy())
+                              sub["query"])
     return fit, info
 
 
@@ -95,7 +95,7 @@ def fit_univariate(
     if len(cols) == 1:
         return None
     return fit_clustered_logit(pd.DataFrame(cols), frame[outcome].to_numpy(),
-                               frame["offers"].to_numpy(), frame["query"].to_numpy())
+                               frame["offers"].to_numpy(), frame["query"])
 
 
 @dataclass(frozen=True)
@@ -113,12 +113,19 @@ class Tolerance:
     n_clusters: int
 
 
-def _dersimonian_laird(est: np.ndarray, var: np.ndarray) -> float:
+def _dersimonian_laird(est: np.ndarray, var: np.ndarray) -> np.ndarray:
+    """Between-category SD of the estimates in the last axis (vectorised over the others)."""
     w = 1.0 / np.maximum(var, 1e-12)
-    mean = float(np.sum(w * est) / np.sum(w))
-    q = float(np.sum(w * (est - mean) ** 2))
+    mean = (est * w).sum(axis=-1, keepdims=True) / w.sum()
+    q = (w * (est - mean) ** 2).sum(axis=-1)
     c = float(np.sum(w) - np.sum(w**2) / np.sum(w))
-    return float(np.sqrt(max(0.0, (q - (len(est) - 1)) / c))) if c > 0 else 0.0
+    if c <= 0:
+        return np.zeros(np.shape(q))
+    return np.sqrt(np.maximum(0.0, (q - (est.shape[-1] - 1)) / c))
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    return np.log(p / (1 - p))
 
 
 def fit_tolerance(
@@ -131,26 +138,37 @@ def fit_tolerance(
     differ no more than their standard errors explain); its interval is a seeded parametric
     bootstrap from the clustered covariance (approximate). ``p_value`` is the Wald test that all
     log odds ratios are equal (chi-square with k-1 df, query-clustered covariance).
+
+    The model (one base log-odds per category plus one irrelevant-vs-relevant shift per
+    category) has a parameter per (category, relevant) cell, so its maximum-likelihood fit is
+    closed-form: each cell's fitted rate is its observed rate. Only the clustered covariance
+    needs the per-query rows.
     """
     agg = frame.groupby(["query", "category", "relevant"], observed=True, as_index=False)[
         ["offers", outcome]
     ].sum()
+    cells = agg.groupby(["category", "relevant"], observed=True)[[outcome, "offers"]].sum()
     usable = []
-    for cat, part in agg.groupby("category", observed=True):
-        tot = part.groupby("relevant")[[outcome, "offers"]].sum()
-        if len(tot) == 2 and bool(((tot[outcome] > 0) & (tot[outcome] < tot["offers"])).all()):
-            usable.append(str(cat))
+    for cat in sorted({str(c) for c in cells.index.get_level_values(0)}):
+        part = cells[cells.index.get_level_values(0) == cat]
+        if len(part) == 2 and bool(((part[outcome] > 0) & (part[outcome] < part["offers"])).all()):
+            usable.append(cat)
     if len(usable) < 2:
         return None
-    usable.sort()
     sub = agg[agg["category"].isin(usable)]
     cols: dict[str, np.ndarray] = {}
+    params: list[float] = []
     for cat in usable:
         is_cat = (sub["category"] == cat).to_numpy(dtype=np.float64)
         cols[f"base[{cat}]"] = is_cat
         cols[f"tolerance[{cat}]"] = is_cat * (~sub["relevant"]).to_numpy(dtype=np.float64)
+        part = cells[cells.index.get_level_values(0) == cat]
+        rate = {bool(r): s / n for (_, r), s, n in
+                zip(part.index, part[outcome], part["offers"], strict=True)}
+        base, irr = _logit(np.array([rate[True], rate[False]]))
+        params.extend([base, irr - base])
     fit = fit_clustered_logit(pd.DataFrame(cols), sub[outcome].to_numpy(), sub["offers"].to_numpy(),
-                              sub["query"].to_numpy())
+                              sub["query"], params=np.array(params))
     idx = [fit.index(f"tolerance[{c}]") for c in usable]
     est = fit.params[idx]
     cov = fit.cov[np.ix_(idx, idx)]
@@ -161,10 +179,10 @@ def fit_tolerance(
         contrasts[row, j] = 1.0
     stat, df, p = fit.wald(contrasts)
     var = np.diag(cov)
-    tau = _dersimonian_laird(est, var)
+    tau = float(_dersimonian_laird(est, var))
     rng = np.random.default_rng(seed)
     sims = rng.multivariate_normal(est, cov, size=draws, method="svd")
-    taus = np.array([_dersimonian_laird(s, var) for s in sims])
+    taus = _dersimonian_laird(sims, var)
     lo, hi = np.quantile(taus, [0.5 - confidence / 2, 0.5 + confidence / 2])
     return Tolerance(tuple(usable), est, cov, stat, df, p, tau, (float(lo), float(hi)),
                      fit.n_clusters)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
+from threadpoolctl import threadpool_limits
 
 __all__ = ["ClusteredFit", "fit_clustered_logit", "holm", "wilson", "binned_curve"]
 
@@ -102,8 +103,22 @@ def _newton_logit(x: np.ndarray, s: np.ndarray, n: np.ndarray, max_iter: int = 1
     return beta
 
 
+def _cluster_codes(groups: np.ndarray | pd.Series) -> tuple[np.ndarray, int]:
+    if isinstance(groups, pd.Series) and isinstance(groups.dtype, pd.CategoricalDtype):
+        # categorical codes are already integers: no pass over Python strings
+        codes, uniq = pd.factorize(groups.array)
+    else:
+        codes, uniq = pd.factorize(np.asarray(groups))
+    return np.asarray(codes), len(uniq)
+
+
 def fit_clustered_logit(
-    exog: pd.DataFrame, successes: np.ndarray, trials: np.ndarray, groups: np.ndarray
+    exog: pd.DataFrame,
+    successes: np.ndarray,
+    trials: np.ndarray,
+    groups: np.ndarray | pd.Series,
+    *,
+    params: np.ndarray | None = None,
 ) -> ClusteredFit:
     """Fit ``logit P(success) = exog @ beta`` on patterns; cluster the covariance by ``groups``.
 
@@ -112,6 +127,9 @@ def fit_clustered_logit(
     exog : design matrix, one row per pattern, named columns (include a constant yourself).
     successes, trials : outcome counts per pattern (``0 <= successes <= trials``, trials > 0).
     groups : cluster label per pattern (the query); a pattern must not mix clusters.
+    params : the maximum-likelihood estimate when it is known in closed form (a saturated
+        model: one parameter per cell); Newton's method is then skipped and only the
+        covariance is computed.
 
     Returns
     -------
@@ -125,18 +143,27 @@ def fit_clustered_logit(
     if np.any(trials <= 0) or np.any(successes < 0) or np.any(successes > trials):
         raise ValueError("need 0 <= successes <= trials and trials > 0 in every pattern")
     x = exog.to_numpy(dtype=np.float64)
-    beta = _newton_logit(x, successes, trials)
-    p = _expit(x @ beta)
-    w = trials * p * (1 - p)
-    hessian = x.T @ (x * w[:, None])
-    bread = np.linalg.pinv(hessian)
-    scores = x * (successes - trials * p)[:, None]
-    codes, uniq = pd.factorize(np.asarray(groups))
-    n_clusters = len(uniq)
-    cluster_scores = np.column_stack(
-        [np.bincount(codes, weights=scores[:, j], minlength=n_clusters) for j in range(x.shape[1])]
-    )
-    meat = cluster_scores.T @ cluster_scores
+    # The products here are tall and thin (patterns x a few terms). A multi-threaded BLAS gains
+    # nothing on them, and on a busy machine its threads spin-wait for cores: measured 30x
+    # slower on two shared cores. One thread is both faster and predictable.
+    with threadpool_limits(limits=1, user_api="blas"):
+        if params is None:
+            beta = _newton_logit(x, successes, trials)
+        else:
+            beta = np.asarray(params, dtype=np.float64)
+            if beta.shape != (x.shape[1],):
+                raise ValueError(f"params has shape {beta.shape}; exog has {x.shape[1]} columns")
+        p = _expit(x @ beta)
+        w = trials * p * (1 - p)
+        hessian = x.T @ (x * w[:, None])
+        bread = np.linalg.pinv(hessian)
+        resid = successes - trials * p
+        codes, n_clusters = _cluster_codes(groups)
+        # per-cluster score sums without an n x k temporary per column: one sparse-like
+        # scatter-add of the weighted rows
+        cluster_scores = np.zeros((n_clusters, x.shape[1]))
+        np.add.at(cluster_scores, codes, x * resid[:, None])
+        meat = cluster_scores.T @ cluster_scores
     factor = n_clusters / (n_clusters - 1) if n_clusters > 1 else 1.0
     cov = factor * bread @ meat @ bread
     return ClusteredFit(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from seemingly.models.estimators import JointRanker, OutcomeModel, RelevanceModel
 from seemingly.models.ranker import Ranker, RankResult
+from seemingly.models.relevance_only import train_relevance
 from seemingly.models.train import train
 
-__all__ = ["Ranker", "RankResult", "train", "RelevanceModel", "OutcomeModel", "JointRanker"]
+__all__ = ["Ranker", "RankResult", "train", "train_relevance", "RelevanceModel", "OutcomeModel", "JointRanker"]

@@ -299,6 +299,20 @@ def _examples(results: dict[str, Any]) -> dict[str, Any]:
     return {"items": items}
 
 
+def _relations(results: dict[str, Any]) -> dict[str, Any]:
+    """Semantic and co-purchase relation summaries (they need judgments/orders, not offers)."""
+    block = as_dict(results.get("relations"))
+    items = []
+    for part, title in (("semantic", "Semantic relation"), ("copurchase", "Co-purchase relation")):
+        rows: list[tuple[str, str]] = []
+        _flatten("", as_dict(block.get(part)), rows)
+        if rows:
+            items.append({"name": title, "rows": rows})
+    if not items:
+        return {"skipped": skip_reason(results, "relations")}
+    return {"items": items}
+
+
 def _flatten(prefix: str, obj: Any, out: list[tuple[str, str]]) -> None:
     if isinstance(obj, dict):
         for k, v in obj.items():
@@ -324,7 +338,8 @@ def _run(results: dict[str, Any]) -> dict[str, Any]:
 def build_context(results: dict[str, Any]) -> dict[str, Any]:
     """Everything the template shows, as display strings and figure JSON."""
     fig = _FigureCounter()
-    ctx: dict[str, Any] = {"overview": _overview(results, fig), "data": _data(results)}
+    ctx: dict[str, Any] = {"overview": _overview(results, fig), "data": _data(results),
+                           "relations": _relations(results)}
     hyps = as_dict(results.get("hypotheses"))
     names = [n for n in text.HYPOTHESES if n in hyps] + [
         n for n in hyps if n not in text.HYPOTHESES and isinstance(hyps[n], dict)]
