@@ -183,3 +183,14 @@ def test_ranker_scores_equal_model_predictions_on_frames() -> None:
     assert first is not None and set(first) == set(FEATURE_NAMES)
     fused = [it.fused_score for it in res.items]
     assert fused == sorted(fused, reverse=True)
+
+
+def test_snapshot_with_its_lookups_copies_and_pickles() -> None:
+    import copy
+    import pickle
+
+    catalog, snap = _world(9)
+    rows = catalog.assign(query="blue mug 500ml")
+    before = compute_features(rows, snap)  # builds the look-ups and fills the text store
+    for other in (pickle.loads(pickle.dumps(snap)), copy.deepcopy(snap)):
+        pd.testing.assert_frame_equal(compute_features(rows, other), before)

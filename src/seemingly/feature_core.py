@@ -90,6 +90,13 @@ class _Space:
         self._lock = threading.Lock()  # the store grows in place: one writer at a time
         self._reset()
 
+    def __getstate__(self) -> dict[str, Any]:  # copy / pickle: a lock is neither
+        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def _reset(self) -> None:
         self._row: dict[str, int] = {}
         self._indptr = np.zeros(1024, np.int64)
