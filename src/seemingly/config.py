@@ -94,7 +94,9 @@ class AnalysisSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     labels: LabelSettings = LabelSettings()
-    min_offers: int = Field(5, ge=1, description="offers a (query, product) pair needs to be used as a level")
+    min_offers: int = Field(
+        5, ge=1, description="offers a (query, product) pair needs to be used as a level"
+    )
     confidence: float = Field(0.95, gt=0, lt=1)
     seed: int = 7
     hypotheses: HypothesisSettings = HypothesisSettings()

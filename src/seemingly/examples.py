@@ -41,7 +41,12 @@ def top_irrelevant_examples(
     for outcome, count in _COUNT.items():
         top = (
             irrelevant.order_by(
-                [irrelevant[count].desc(), irrelevant[f"{outcome}_level"].desc(), "query", "product_id"]
+                [
+                    irrelevant[count].desc(),
+                    irrelevant[f"{outcome}_level"].desc(),
+                    "query",
+                    "product_id",
+                ]
             )
             .limit(n)
             .left_join(products, "product_id")
@@ -60,8 +65,10 @@ def top_irrelevant_examples(
                 "purchase_level": float(r["purchase_level"]),
                 "engagement_level": float(r["engagement_level"]),
             }
-            for _, r in rows.sort_values([count, f"{outcome}_level", "query", "product_id"],
-                                         ascending=[False, False, True, True]).iterrows()
+            for _, r in rows.sort_values(
+                [count, f"{outcome}_level", "query", "product_id"],
+                ascending=[False, False, True, True],
+            ).iterrows()
         ]
     queries = sorted({e["query"] for rows in out.values() for e in rows})
     if queries:

@@ -170,7 +170,8 @@ def run_study(
                     results.pop("skipped", None)
                 results.setdefault("data", {}).setdefault("warnings", []).append(
                     "models: purchase and engagement models skipped, the data has no offers "
-                    "table; the relevance model is trained on judgments alone")
+                    "table; the relevance model is trained on judgments alone"
+                )
         else:
             notify("train", "skipped")
         with stage("tables"):

@@ -38,16 +38,25 @@ def _effect_rows(hypotheses: dict[str, Any]) -> Iterable[dict[str, Any]]:
             eff = (by_outcome or {}).get(outcome)
             if not isinstance(eff, dict):
                 continue
-            terms = [("", eff)] + [(k, eff[k]) for k in ("short", "long", "brand") if isinstance(eff.get(k), dict)]
+            terms = [("", eff)] + [
+                (k, eff[k]) for k in ("short", "long", "brand") if isinstance(eff.get(k), dict)
+            ]
             for term, e in terms:
                 lo, hi = _ci(e.get("ci"))
                 uni = e.get("univariate") or {}
                 yield {
-                    "hypothesis": name, "outcome": outcome, "term": term or "main",
-                    "estimate": e.get("estimate"), "ci_low": lo, "ci_high": hi,
-                    "p_value": e.get("p_value"), "p_adjusted": e.get("p_adjusted"),
-                    "direction": e.get("direction"), "supported": e.get("supported"),
-                    "univariate_estimate": uni.get("estimate"), "univariate_p": uni.get("p_value"),
+                    "hypothesis": name,
+                    "outcome": outcome,
+                    "term": term or "main",
+                    "estimate": e.get("estimate"),
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "p_value": e.get("p_value"),
+                    "p_adjusted": e.get("p_adjusted"),
+                    "direction": e.get("direction"),
+                    "supported": e.get("supported"),
+                    "univariate_estimate": uni.get("estimate"),
+                    "univariate_p": uni.get("p_value"),
                     "unit": e.get("unit"),
                 }
 
@@ -59,9 +68,16 @@ def _curve_rows(hypotheses: dict[str, Any]) -> Iterable[dict[str, Any]]:
             for group, key in (("irrelevant", "curve"), ("relevant", "curve_relevant")):
                 for point in eff.get(key) or []:
                     lo, hi = _ci(point.get("ci"))
-                    yield {"hypothesis": name, "outcome": outcome, "offers_judged": group,
-                           "bin": point.get("bin"), "offers": point.get("offers"),
-                           "rate": point.get("rate"), "ci_low": lo, "ci_high": hi}
+                    yield {
+                        "hypothesis": name,
+                        "outcome": outcome,
+                        "offers_judged": group,
+                        "bin": point.get("bin"),
+                        "offers": point.get("offers"),
+                        "rate": point.get("rate"),
+                        "ci_low": lo,
+                        "ci_high": hi,
+                    }
 
 
 def _strategy_rows(strategies: dict[str, Any]) -> Iterable[dict[str, Any]]:
@@ -72,8 +88,14 @@ def _strategy_rows(strategies: dict[str, Any]) -> Iterable[dict[str, Any]]:
         for name in ("optimal", "relevant", "irrelevant", "random", "worst"):
             if name in block:
                 lo, hi = _ci(cis.get(name))
-                yield {"outcome": outcome, "strategy": name, "level_vs_optimal": block[name],
-                       "ci_low": lo, "ci_high": hi, "n_queries": block.get("n_queries")}
+                yield {
+                    "outcome": outcome,
+                    "strategy": name,
+                    "level_vs_optimal": block[name],
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "n_queries": block.get("n_queries"),
+                }
 
 
 def _tradeoff_rows(tradeoff: dict[str, Any]) -> Iterable[dict[str, Any]]:
@@ -89,8 +111,11 @@ def _tradeoff_rows(tradeoff: dict[str, Any]) -> Iterable[dict[str, Any]]:
 def _example_rows(examples: dict[str, Any]) -> Iterable[dict[str, Any]]:
     for outcome, rows in examples.items():
         for r in rows or []:
-            yield {"outcome": outcome, **{k: v for k, v in r.items() if k != "relevant_titles"},
-                   "relevant_titles": " | ".join(r.get("relevant_titles") or [])}
+            yield {
+                "outcome": outcome,
+                **{k: v for k, v in r.items() if k != "relevant_titles"},
+                "relevant_titles": " | ".join(r.get("relevant_titles") or []),
+            }
 
 
 def _quarantine_rows(data: dict[str, Any]) -> Iterable[dict[str, Any]]:

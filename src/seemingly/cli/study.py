@@ -15,11 +15,17 @@ def study_cmd(
     data: Path | None = typer.Argument(
         None, help="folder of contract tables or a DuckDB store; omit to simulate the default world"
     ),
-    out: Path = typer.Option(Path("out/study"), "--out", help="folder for results, tables, models, report"),
+    out: Path = typer.Option(
+        Path("out/study"), "--out", help="folder for results, tables, models, report"
+    ),
     world: str = typer.Option("default", help="simulated world when DATA is omitted"),
-    offers: int = typer.Option(200_000, "--offers", min=1_000, help="simulated offers when DATA is omitted"),
+    offers: int = typer.Option(
+        200_000, "--offers", min=1_000, help="simulated offers when DATA is omitted"
+    ),
     seed: int = typer.Option(7, help="seed for simulation, splits, bootstrap and models"),
-    min_offers: int = typer.Option(5, "--min-offers", min=1, help="offers a (query, product) level needs"),
+    min_offers: int = typer.Option(
+        5, "--min-offers", min=1, help="offers a (query, product) level needs"
+    ),
 ) -> None:
     """Validate -> ingest -> analyze -> strategies -> train -> trade-off -> report."""
     from rich.console import Console
@@ -44,8 +50,15 @@ def study_cmd(
     t0 = time.perf_counter()
     try:
         with console.status("running the study"):
-            result = run_study(data, out, settings=settings, world=world, n_offers=offers,
-                               seed=seed, on_stage=on_stage)
+            result = run_study(
+                data,
+                out,
+                settings=settings,
+                world=world,
+                n_offers=offers,
+                seed=seed,
+                on_stage=on_stage,
+            )
     except StageError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(code=1) from None

@@ -14,4 +14,12 @@ from seemingly.models.ranker import Ranker, RankResult
 from seemingly.models.relevance_only import train_relevance
 from seemingly.models.train import train
 
-__all__ = ["Ranker", "RankResult", "train", "train_relevance", "RelevanceModel", "OutcomeModel", "JointRanker"]
+__all__ = [
+    "Ranker",
+    "RankResult",
+    "train",
+    "train_relevance",
+    "RelevanceModel",
+    "OutcomeModel",
+    "JointRanker",
+]
