@@ -365,3 +365,18 @@ def test_report_round_trips(dirty) -> None:  # noqa: ANN001
     report, store = dirty
     assert store.report == report
     assert json.loads(json.dumps(report.to_dict())) == report.to_dict()
+
+
+def test_companion_files_are_skipped_without_warning(tmp_path) -> None:  # noqa: ANN001
+    from seemingly.store import validate
+
+    data = tmp_path / "d"
+    data.mkdir()
+    (data / "products.csv").write_text("product_id,title,category,price\np1,Toy car,toys,3.5\n")
+    for name in ("truth.json", "dataset.json", "conversion.json", "notes.txt"):
+        (data / name).write_text("{}")
+    report = validate(data)
+    assert report.tables["products"].accepted == 1
+    ignored = [w for w in report.warnings if "ignored files" in w]
+    assert len(ignored) == 1 and "notes.txt" in ignored[0]
+    assert not any(n in ignored[0] for n in ("truth.json", "dataset.json", "conversion.json"))

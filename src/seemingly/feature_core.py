@@ -115,9 +115,15 @@ class _Space:
         terms = sorted(tally)
         idx = np.array(terms, np.int64)
         counts = np.array([tally[i] for i in terms], np.float64)
-        # sublinear tf (repeated title words matter less) times idf, then unit length
+        # sublinear tf (repeated title words matter less) times idf, then unit length; the
+        # squares are summed one by one from the last term down, as scikit-learn's
+        # normalize does on the rows scipy's product with diag(idf) leaves reversed, so the
+        # values are the same to the last bit
         w = np.log1p(counts) * self.idf[idx]
-        return idx, counts, w / math.sqrt(float(np.dot(w, w)))
+        sq = 0.0
+        for x in w[::-1].tolist():
+            sq += x * x
+        return idx, counts, w / math.sqrt(sq)
 
     def _add(self, texts: list[str]) -> None:
         new = list(dict.fromkeys(t for t in texts if t not in self._row))
@@ -404,13 +410,24 @@ def _group_median(g: np.ndarray, sizes: np.ndarray, starts: np.ndarray,
     return med[g]
 
 
+def _row_sums(row: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Sums of ``values`` per (ascending) ``row``, 0 for rows without any. np.add.reduceat
+    over each row's terms in ascending term order: the summation scipy's row sums of a
+    sparse product use, so the floats are identical, not merely close."""
+    out = np.zeros(n)
+    if len(values):
+        starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
+        out[row[starts]] = np.add.reduceat(values, starts)
+    return out
+
+
 def _query_dot(q: _Stacked, t: _Stacked, row_q: np.ndarray, size: int,
                weights: np.ndarray | None, n: int) -> np.ndarray:
     """Per row, sum over the terms shared with its query of ``weights`` (default: the
     product of the two TF-IDF values, i.e. the cosine of unit vectors)."""
     hit, pos = _match(q.keys(size), t.keys(size, row_q))
     w = t.tfidf[hit] * q.tfidf[pos[hit]] if weights is None else weights[hit]
-    return np.bincount(t.row[hit], weights=w, minlength=n)
+    return _row_sums(t.row[hit], w, n)
 
 
 def _relations(X: np.ndarray, index: FeatureIndex, text: _Stacked, g: np.ndarray,
@@ -438,11 +455,20 @@ def _relations(X: np.ndarray, index: FeatureIndex, text: _Stacked, g: np.ndarray
     pos_a, wa = text.gather(pi)
     pos_b, wb = text.gather(pa)
     hit, pos = _match(wb * size + text.idx[pos_b], wa * size + text.idx[pos_a])
-    sims = np.bincount(wa[hit], weights=text.tfidf[pos_a[hit]] * text.tfidf[pos_b[pos[hit]]],
-                       minlength=len(pi))
+    sims = _row_sums(wa[hit], text.tfidf[pos_a[hit]] * text.tfidf[pos_b[pos[hit]]], len(pi))
+    # mean over the anchors (in row order) with Kahan summation, as pandas' groupby mean
     cnt = np.bincount(pi, minlength=n)
-    X[:, _COL["semantic_relation"]] = np.where(
-        cnt > 0, np.bincount(pi, weights=sims, minlength=n) / np.maximum(cnt, 1), 0.0)
+    slot = np.arange(len(pi)) - (np.cumsum(cnt) - cnt)[pi]
+    sim = np.zeros((n, TOP_ANCHORS))
+    sim[pi, slot] = sims
+    total, comp = np.zeros(n), np.zeros(n)
+    for j in range(TOP_ANCHORS):
+        m = cnt > j
+        y = sim[m, j] - comp[m]
+        t = total[m] + y
+        comp[m] = (t - total[m]) - y
+        total[m] = t
+    X[:, _COL["semantic_relation"]] = np.where(cnt > 0, total / np.maximum(cnt, 1), 0.0)
     anchor = np.zeros(n)
     best = np.zeros(n)
     lift = index.lift

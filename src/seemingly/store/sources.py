@@ -110,6 +110,11 @@ def _unknown_table(path: Path, stem: str) -> ContractError:
     )
 
 
+# Files seemingly itself writes beside the tables (simulator truth, converter reports); they
+# are expected, so skipping them is not worth a warning.
+COMPANION_FILES = frozenset({"truth.json", "conversion.json", "dataset.json"})
+
+
 def discover(data: Path) -> tuple[list[Source], list[str]]:
     """Sources of a folder (files and ``table/part-*`` folders), plus the files ignored.
 
@@ -154,7 +159,8 @@ def discover(data: Path) -> tuple[list[Source], list[str]]:
             continue
         stem, fmt = _split_suffix(entry)
         if fmt is None:
-            ignored.append(entry.name)
+            if entry.name not in COMPANION_FILES:
+                ignored.append(entry.name)
             continue
         if stem not in TABLES:
             raise _unknown_table(entry, stem)
