@@ -1,8 +1,8 @@
-"""The numpy feature path equals the pandas / scikit-learn one it replaced, on many random
-candidate sets: offline-style frames (many groups, precomputed history) and service-style
-request dicts (one set, catalog look-ups, a user), with ties, empty titles, unknown words,
-missing brands and bad prices on purpose. Also: the Ranker's scores equal the models'
-predictions on the DataFrame features."""
+"""The numpy feature path equals the pandas / scikit-learn one it replaced bit for bit, on
+many random candidate sets: offline-style frames (many groups, precomputed history) and
+service-style request dicts (one set, catalog look-ups, a user), with ties, empty titles,
+unknown words, missing brands and bad prices on purpose. Also: the Ranker's scores equal the
+models' predictions on the DataFrame features."""
 
 from __future__ import annotations
 

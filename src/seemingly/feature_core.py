@@ -9,21 +9,33 @@ user, and a bounded cache of analysed texts (sparse TF-IDF rows as sorted index 
 arrays). Sparse dot products between candidates and their query, or between a candidate and
 its anchors, are matched on ``row * vocabulary_size + term`` keys with ``searchsorted``.
 
-Values equal those of the pandas / scikit-learn implementation this replaced to ~1e-15
-(tests/test_features_equivalence.py checks 1e-12 on many random candidate sets).
+Values are bit for bit those of the pandas / scikit-learn implementation this replaced
+(tests/test_features_equivalence.py checks exact equality on many random candidate sets,
+and models retrained on the demo world are byte-identical): sums run in the order scipy's
+sparse products use, the TF-IDF norm in scikit-learn's order, the anchor mean with pandas'
+Kahan summation.
 """
 
 from __future__ import annotations
 
-import math
-import re
-import threading
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from seemingly.feature_text import (
+    TEXT_CACHE,
+    Stacked,
+    TextSpace,
+    is_na,
+    match,
+    query_dot,
+    row_sums,
+    text_of,
+    tokens,
+)
 
 __all__ = ["Candidates", "FeatureIndex", "feature_matrix"]
 
@@ -39,172 +51,9 @@ _TOKEN_COLS = [_COL[f] for f in ("query_coverage", "fuzzy_coverage", "head_match
                                  "number_match", "title_length", "brand_match", "type_match")]
 PRODUCT_COLUMNS = ("title", "category", "price", "brand", "product_type")
 
-_TOKEN = re.compile(r"[a-z0-9]+")
 BM25_K1, BM25_B = 1.2, 0.75  # the usual Robertson/Lucene defaults
 TOP_ANCHORS = 3  # how many best text matches stand in for "the relevant products"
 RATE_PRIOR = 20.0  # pseudo-offers that shrink a product's historical rate to the global one
-TEXT_CACHE = 1 << 16  # analysed texts kept per space (~2 KB each)
-
-
-def tokens(text: str) -> list[str]:
-    return _TOKEN.findall(text.casefold())
-
-
-def is_na(v: Any) -> bool:
-    """pandas' notion of a missing scalar (None, NaN, NA, NaT), cheaply for the usual types."""
-    if v is None:
-        return True
-    if isinstance(v, str):
-        return False
-    if isinstance(v, float):
-        return v != v
-    try:
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):  # list-likes are values, not missing
-        return False
-
-
-def _text(v: Any, default: str = "") -> str:
-    return default if is_na(v) else str(v)
-
-
-_EMPTY_I = np.zeros(0, np.int64)
-_EMPTY_F = np.zeros(0, np.float64)
-
-
-class _Space:
-    """An IDF space at ranking time: texts -> sparse rows of sorted term ids, counts and
-    L2-normalised TF-IDF values.
-
-    Analysed texts are kept as one growing CSR-like store (a text -> row dict plus flat
-    arrays), so stacking a batch of known texts is a handful of numpy calls however many
-    rows it has. At :data:`TEXT_CACHE` texts the store starts afresh (it only caches pure
-    functions of the text, so this changes no value).
-    """
-
-    def __init__(self, vocabulary: dict[str, int], idf: np.ndarray, avgdl: float,
-                 analyzer: Callable[[str], list[str]]) -> None:
-        self.vocabulary, self.idf, self.avgdl = vocabulary, idf, avgdl
-        self.size = max(len(idf), 1)
-        self._analyze = analyzer
-        self._lock = threading.Lock()  # the store grows in place: one writer at a time
-        self._reset()
-
-    def __getstate__(self) -> dict[str, Any]:  # copy / pickle: a lock is neither
-        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
-
-    def _reset(self) -> None:
-        self._row: dict[str, int] = {}
-        self._indptr = np.zeros(1024, np.int64)
-        self._idx = np.zeros(1 << 14, np.int64)
-        self._cnt = np.zeros(1 << 14, np.float64)
-        self._val = np.zeros(1 << 14, np.float64)
-
-    def _compute(self, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        get = self.vocabulary.get
-        ids = [i for i in map(get, self._analyze(text)) if i is not None]
-        if not ids:
-            return _EMPTY_I, _EMPTY_F, _EMPTY_F
-        tally: dict[int, int] = {}
-        for i in ids:  # a dict beats np.unique on a title's few dozen terms
-            tally[i] = tally.get(i, 0) + 1
-        terms = sorted(tally)
-        idx = np.array(terms, np.int64)
-        counts = np.array([tally[i] for i in terms], np.float64)
-        # sublinear tf (repeated title words matter less) times idf, then unit length; the
-        # squares are summed one by one from the last term down, as scikit-learn's
-        # normalize does on the rows scipy's product with diag(idf) leaves reversed, so the
-        # values are the same to the last bit
-        w = np.log1p(counts) * self.idf[idx]
-        sq = 0.0
-        for x in w[::-1].tolist():
-            sq += x * x
-        return idx, counts, w / math.sqrt(sq)
-
-    def _add(self, texts: list[str]) -> None:
-        new = list(dict.fromkeys(t for t in texts if t not in self._row))
-        vecs = [self._compute(t) for t in new]
-        n0, e0 = len(self._row), int(self._indptr[len(self._row)])
-        lens = np.fromiter((len(v[0]) for v in vecs), np.int64, len(vecs))
-        n1, e1 = n0 + len(vecs), e0 + int(lens.sum())
-        if n1 + 1 > len(self._indptr):
-            self._indptr = np.resize(self._indptr, 2 * (n1 + 1))
-        if e1 > len(self._idx):
-            cap = 2 * e1
-            self._idx = np.resize(self._idx, cap)
-            self._cnt = np.resize(self._cnt, cap)
-            self._val = np.resize(self._val, cap)
-        self._indptr[n0 + 1 : n1 + 1] = e0 + np.cumsum(lens)
-        if e1 > e0:
-            self._idx[e0:e1] = np.concatenate([v[0] for v in vecs])
-            self._cnt[e0:e1] = np.concatenate([v[1] for v in vecs])
-            self._val[e0:e1] = np.concatenate([v[2] for v in vecs])
-        self._row.update(zip(new, range(n0, n1), strict=True))
-
-    def stack(self, texts: Sequence[str]) -> _Stacked:
-        """The rows of ``texts``, in order, analysing the ones not seen before."""
-        with self._lock:
-            if len(self._row) + len(texts) > TEXT_CACHE:
-                self._reset()
-            get = self._row.get
-            rows = [get(t) for t in texts]
-            if None in rows:
-                self._add([t for t, r in zip(texts, rows, strict=True) if r is None])
-                rows = [self._row[t] for t in texts]
-            r = np.array(rows, np.int64)
-            return _Stacked.take(self._indptr, self._idx, self._cnt, self._val, r)
-
-
-@dataclass(frozen=True)
-class _Stacked:
-    """Sparse rows as flat arrays: row of each entry, term id, values (as CSR without scipy)."""
-
-    row: np.ndarray
-    idx: np.ndarray
-    counts: np.ndarray
-    tfidf: np.ndarray
-    indptr: np.ndarray
-
-    @classmethod
-    def take(cls, indptr: np.ndarray, idx: np.ndarray, cnt: np.ndarray, val: np.ndarray,
-             rows: np.ndarray) -> _Stacked:
-        """Copy ``rows`` of a CSR store (as a new CSR of ``len(rows)`` rows)."""
-        pos, which, lens = _ragged(indptr, rows)
-        out = np.zeros(len(rows) + 1, np.int64)
-        np.cumsum(lens, out=out[1:])
-        return cls(which, idx[pos], cnt[pos], val[pos], out)
-
-    def keys(self, size: int, owner: np.ndarray | None = None) -> np.ndarray:
-        """Keys ``(owner of the row) * size + term``, sorted when owners ascend with the rows;
-        owner defaults to the row."""
-        rows = self.row if owner is None else owner[self.row]
-        return rows * size + self.idx
-
-    def gather(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Positions of the entries of ``rows`` (in that order) and which of ``rows`` each is."""
-        pos, which, _ = _ragged(self.indptr, rows)
-        return pos, which
-
-
-def _ragged(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Entry positions of CSR ``rows`` in order, the index into ``rows`` of each, lengths."""
-    starts = indptr[rows]
-    lens = indptr[rows + 1] - starts
-    which = np.repeat(np.arange(len(rows)), lens)
-    first = np.cumsum(lens) - lens
-    return np.repeat(starts - first, lens) + np.arange(len(which)), which, lens
-
-
-def _match(keys: np.ndarray, needles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Which needles occur in the sorted ``keys``, and where."""
-    if not len(keys) or not len(needles):
-        return np.zeros(len(needles), bool), np.zeros(len(needles), np.int64)
-    pos = np.minimum(np.searchsorted(keys, needles), len(keys) - 1)
-    return keys[pos] == needles, pos
 
 
 class FeatureIndex:
@@ -213,8 +62,8 @@ class FeatureIndex:
     def __init__(self, words: Any, chars: Any, products: pd.DataFrame,
                  copurchase: pd.DataFrame, history: pd.DataFrame, categories: Sequence[str],
                  catalog: pd.DataFrame) -> None:
-        self.words = _Space(words.vocabulary, words.idf, words.avgdl, words.term_function())
-        self.chars = _Space(chars.vocabulary, chars.idf, chars.avgdl, chars.term_function())
+        self.words = TextSpace(words.vocabulary, words.idf, words.avgdl, words.term_function())
+        self.chars = TextSpace(chars.vocabulary, chars.idf, chars.avgdl, chars.term_function())
         self._tok: dict[str, tuple[frozenset[str], frozenset[str], float]] = {}
         self._stats(products, len(catalog))
         self._copurchase(copurchase)
@@ -279,7 +128,7 @@ class FeatureIndex:
         cols = self.catalog_cols
         n = min(len(self.catalog_row), TEXT_CACHE // 2)  # titles + product texts must fit
         none = [None] * n
-        titles = [_text(t) for t in cols.get("title", none)[:n]]
+        titles = [text_of(t) for t in cols.get("title", none)[:n]]
         self.words.stack(titles)
         self.chars.stack(titles)
         for t in titles:
@@ -291,7 +140,7 @@ class FeatureIndex:
 
 def product_text(title: str, product_type: Any, brand: Any) -> str:
     """Descriptive text of a product: title, type and brand (as the semantic relation uses)."""
-    return f"{title} {_text(product_type)} {_text(brand)}"
+    return f"{title} {text_of(product_type)} {text_of(brand)}"
 
 
 @dataclass
@@ -410,27 +259,7 @@ def _group_median(g: np.ndarray, sizes: np.ndarray, starts: np.ndarray,
     return med[g]
 
 
-def _row_sums(row: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    """Sums of ``values`` per (ascending) ``row``, 0 for rows without any. np.add.reduceat
-    over each row's terms in ascending term order: the summation scipy's row sums of a
-    sparse product use, so the floats are identical, not merely close."""
-    out = np.zeros(n)
-    if len(values):
-        starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
-        out[row[starts]] = np.add.reduceat(values, starts)
-    return out
-
-
-def _query_dot(q: _Stacked, t: _Stacked, row_q: np.ndarray, size: int,
-               weights: np.ndarray | None, n: int) -> np.ndarray:
-    """Per row, sum over the terms shared with its query of ``weights`` (default: the
-    product of the two TF-IDF values, i.e. the cosine of unit vectors)."""
-    hit, pos = _match(q.keys(size), t.keys(size, row_q))
-    w = t.tfidf[hit] * q.tfidf[pos[hit]] if weights is None else weights[hit]
-    return _row_sums(t.row[hit], w, n)
-
-
-def _relations(X: np.ndarray, index: FeatureIndex, text: _Stacked, g: np.ndarray,
+def _relations(X: np.ndarray, index: FeatureIndex, text: Stacked, g: np.ndarray,
                sizes: np.ndarray, starts: np.ndarray, pids: list[str]) -> None:
     """Relation of each candidate to the other candidates of its set: mean semantic
     similarity and best co-purchase lift with its anchors (stand-ins for the relevant
@@ -454,8 +283,8 @@ def _relations(X: np.ndarray, index: FeatureIndex, text: _Stacked, g: np.ndarray
     size = index.words.size
     pos_a, wa = text.gather(pi)
     pos_b, wb = text.gather(pa)
-    hit, pos = _match(wb * size + text.idx[pos_b], wa * size + text.idx[pos_a])
-    sims = _row_sums(wa[hit], text.tfidf[pos_a[hit]] * text.tfidf[pos_b[pos[hit]]], len(pi))
+    hit, pos = match(wb * size + text.idx[pos_b], wa * size + text.idx[pos_a])
+    sims = row_sums(wa[hit], text.tfidf[pos_a[hit]] * text.tfidf[pos_b[pos[hit]]], len(pi))
     # mean over the anchors (in row order) with Kahan summation, as pandas' groupby mean
     cnt = np.bincount(pi, minlength=n)
     slot = np.arange(len(pi)) - (np.cumsum(cnt) - cnt)[pi]
@@ -480,8 +309,8 @@ def _relations(X: np.ndarray, index: FeatureIndex, text: _Stacked, g: np.ndarray
         gl = g.tolist()
         members: dict[int, dict[str, int]] = {}
         for gi, p in zip(gl, pids, strict=True):
-            m = members.setdefault(gi, {})
-            m[p] = m.get(p, 0) + 1
+            mine = members.setdefault(gi, {})
+            mine[p] = mine.get(p, 0) + 1
         for i in np.flatnonzero(has).tolist():
             p = pids[i]
             partners, mem = lift[p], members[gl[i]]
@@ -555,7 +384,7 @@ def feature_matrix(c: Candidates, index: FeatureIndex) -> np.ndarray:
         return X
     c.fill_from_catalog(index)
     col = c.columns
-    titles = [_text(t) for t in col["title"]] if col["title"] is not None else [""] * n
+    titles = [text_of(t) for t in col["title"]] if col["title"] is not None else [""] * n
     brands = col["brand"] if col["brand"] is not None else [None] * n
     ptypes = col["product_type"] if col["product_type"] is not None else [None] * n
     cats = col["category"] if col["category"] is not None else [None] * n
@@ -573,16 +402,16 @@ def feature_matrix(c: Candidates, index: FeatureIndex) -> np.ndarray:
     tf = tw.counts
     sat = tf / (tf + norm[tw.row])  # Lucene's form: no (k1 + 1) factor, same ranking
     # a repeated query word counts once: only whether the term is in the query matters
-    bm25 = _query_dot(qw, tw, row_q, words.size, sat * words.idf[tw.idx], n)
+    bm25 = query_dot(qw, tw, row_q, words.size, sat * words.idf[tw.idx], n)
     X[:, _COL["bm25"]] = bm25
-    X[:, _COL["tfidf_cosine"]] = _query_dot(qw, tw, row_q, words.size, None, n)
-    char_cos = _query_dot(chars.stack(queries), chars.stack(titles), row_q, chars.size, None, n)
+    X[:, _COL["tfidf_cosine"]] = query_dot(qw, tw, row_q, words.size, None, n)
+    char_cos = query_dot(chars.stack(queries), chars.stack(titles), row_q, chars.size, None, n)
     X[:, _COL["char_cosine"]] = char_cos
 
     # --- token overlap, category, brand and type
     _token_features(X, index, queries, row_q, titles, brands, ptypes)
     code = index.category_codes.get
-    X[:, _COL["category"]] = [code(v if type(v) is str else _text(v, "unknown"), -1.0)
+    X[:, _COL["category"]] = [code(v if type(v) is str else text_of(v, "unknown"), -1.0)
                               for v in cats]
 
     # --- position of the text match within the candidate set
@@ -599,10 +428,11 @@ def feature_matrix(c: Candidates, index: FeatureIndex) -> np.ndarray:
 
     # --- price and product statistics
     price = np.full(n, np.nan) if c.price is None else c.price
-    with np.errstate(invalid="ignore"):
+    # extreme prices (1e308, 5e-324) give inf / -inf, as they did in pandas: no warnings
+    with np.errstate(all="ignore"):
         price = np.where(price > 0, price, np.nan)
-    X[:, _COL["price_log"]] = np.log(price)
-    X[:, _COL["price_relative"]] = np.log2(price / _group_median(g, sizes, starts, price))
+        X[:, _COL["price_log"]] = np.log(price)
+        X[:, _COL["price_relative"]] = np.log2(price / _group_median(g, sizes, starts, price))
     rows = np.fromiter((index.stats_row.get(p, -1) for p in pids), np.int64, n)
     st = index.stats
     popular = st["popularity"][rows]

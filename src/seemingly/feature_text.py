@@ -1,0 +1,205 @@
+"""Analysed texts for the ranking-time features: term ids, counts and TF-IDF rows kept in a
+growing CSR-like store, and sparse dot products of candidate rows with their query.
+
+Every sum runs in the order of the scipy / scikit-learn code the features were first written
+with (see :mod:`seemingly.feature_core`), so the floats are identical.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["TextSpace", "query_dot"]
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+TEXT_CACHE = 1 << 16  # analysed texts kept per space (~2 KB each)
+
+
+def tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text.casefold())
+
+
+def is_na(v: Any) -> bool:
+    """pandas' notion of a missing scalar (None, NaN, NA, NaT), cheaply for the usual types."""
+    if v is None:
+        return True
+    if isinstance(v, str):
+        return False
+    if isinstance(v, float):
+        return v != v
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):  # list-likes are values, not missing
+        return False
+
+
+def text_of(v: Any, default: str = "") -> str:
+    """``str(v)``, or ``default`` when v is missing (as ``fillna(default).astype(str)``)."""
+    return default if is_na(v) else str(v)
+
+
+_EMPTY_I = np.zeros(0, np.int64)
+_EMPTY_F = np.zeros(0, np.float64)
+
+
+class TextSpace:
+    """An IDF space at ranking time: texts -> sparse rows of sorted term ids, counts and
+    L2-normalised TF-IDF values.
+
+    Analysed texts are kept as one growing CSR-like store (a text -> row dict plus flat
+    arrays), so stacking a batch of known texts is a handful of numpy calls however many
+    rows it has. At :data:`TEXT_CACHE` texts the store starts afresh (it only caches pure
+    functions of the text, so this changes no value).
+    """
+
+    def __init__(self, vocabulary: dict[str, int], idf: np.ndarray, avgdl: float,
+                 analyzer: Callable[[str], list[str]]) -> None:
+        self.vocabulary, self.idf, self.avgdl = vocabulary, idf, avgdl
+        self.size = max(len(idf), 1)
+        self._analyze = analyzer
+        self._lock = threading.Lock()  # the store grows in place: one writer at a time
+        self._reset()
+
+    def __getstate__(self) -> dict[str, Any]:  # copy / pickle: a lock is neither
+        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def _reset(self) -> None:
+        self._row: dict[str, int] = {}
+        self._indptr = np.zeros(1024, np.int64)
+        self._idx = np.zeros(1 << 14, np.int64)
+        self._cnt = np.zeros(1 << 14, np.float64)
+        self._val = np.zeros(1 << 14, np.float64)
+
+    def _compute(self, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        get = self.vocabulary.get
+        ids = [i for i in map(get, self._analyze(text)) if i is not None]
+        if not ids:
+            return _EMPTY_I, _EMPTY_F, _EMPTY_F
+        tally: dict[int, int] = {}
+        for i in ids:  # a dict beats np.unique on a title's few dozen terms
+            tally[i] = tally.get(i, 0) + 1
+        terms = sorted(tally)
+        idx = np.array(terms, np.int64)
+        counts = np.array([tally[i] for i in terms], np.float64)
+        # sublinear tf (repeated title words matter less) times idf, then unit length; the
+        # squares are summed one by one from the last term down, as scikit-learn's
+        # normalize does on the rows scipy's product with diag(idf) leaves reversed, so the
+        # values are the same to the last bit
+        w = np.log1p(counts) * self.idf[idx]
+        sq = 0.0
+        for x in w[::-1].tolist():
+            sq += x * x
+        return idx, counts, w / math.sqrt(sq)
+
+    def _add(self, texts: list[str]) -> None:
+        new = list(dict.fromkeys(t for t in texts if t not in self._row))
+        vecs = [self._compute(t) for t in new]
+        n0, e0 = len(self._row), int(self._indptr[len(self._row)])
+        lens = np.fromiter((len(v[0]) for v in vecs), np.int64, len(vecs))
+        n1, e1 = n0 + len(vecs), e0 + int(lens.sum())
+        if n1 + 1 > len(self._indptr):
+            self._indptr = np.resize(self._indptr, 2 * (n1 + 1))
+        if e1 > len(self._idx):
+            cap = 2 * e1
+            self._idx = np.resize(self._idx, cap)
+            self._cnt = np.resize(self._cnt, cap)
+            self._val = np.resize(self._val, cap)
+        self._indptr[n0 + 1 : n1 + 1] = e0 + np.cumsum(lens)
+        if e1 > e0:
+            self._idx[e0:e1] = np.concatenate([v[0] for v in vecs])
+            self._cnt[e0:e1] = np.concatenate([v[1] for v in vecs])
+            self._val[e0:e1] = np.concatenate([v[2] for v in vecs])
+        self._row.update(zip(new, range(n0, n1), strict=True))
+
+    def stack(self, texts: Sequence[str]) -> Stacked:
+        """The rows of ``texts``, in order, analysing the ones not seen before."""
+        with self._lock:
+            if len(self._row) + len(texts) > TEXT_CACHE:
+                self._reset()
+            get = self._row.get
+            rows = [get(t) for t in texts]
+            if None in rows:
+                self._add([t for t, r in zip(texts, rows, strict=True) if r is None])
+                rows = [self._row[t] for t in texts]
+            r = np.array(rows, np.int64)
+            return Stacked.take(self._indptr, self._idx, self._cnt, self._val, r)
+
+
+@dataclass(frozen=True)
+class Stacked:
+    """Sparse rows as flat arrays: row of each entry, term id, values (as CSR without scipy)."""
+
+    row: np.ndarray
+    idx: np.ndarray
+    counts: np.ndarray
+    tfidf: np.ndarray
+    indptr: np.ndarray
+
+    @classmethod
+    def take(cls, indptr: np.ndarray, idx: np.ndarray, cnt: np.ndarray, val: np.ndarray,
+             rows: np.ndarray) -> Stacked:
+        """Copy ``rows`` of a CSR store (as a new CSR of ``len(rows)`` rows)."""
+        pos, which, lens = ragged(indptr, rows)
+        out = np.zeros(len(rows) + 1, np.int64)
+        np.cumsum(lens, out=out[1:])
+        return cls(which, idx[pos], cnt[pos], val[pos], out)
+
+    def keys(self, size: int, owner: np.ndarray | None = None) -> np.ndarray:
+        """Keys ``(owner of the row) * size + term``, sorted when owners ascend with the rows;
+        owner defaults to the row."""
+        rows = self.row if owner is None else owner[self.row]
+        return rows * size + self.idx
+
+    def gather(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of the entries of ``rows`` (in that order) and which of ``rows`` each is."""
+        pos, which, _ = ragged(self.indptr, rows)
+        return pos, which
+
+
+def ragged(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Entry positions of CSR ``rows`` in order, the index into ``rows`` of each, lengths."""
+    starts = indptr[rows]
+    lens = indptr[rows + 1] - starts
+    which = np.repeat(np.arange(len(rows)), lens)
+    first = np.cumsum(lens) - lens
+    return np.repeat(starts - first, lens) + np.arange(len(which)), which, lens
+
+
+def match(keys: np.ndarray, needles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which needles occur in the sorted ``keys``, and where."""
+    if not len(keys) or not len(needles):
+        return np.zeros(len(needles), bool), np.zeros(len(needles), np.int64)
+    pos = np.minimum(np.searchsorted(keys, needles), len(keys) - 1)
+    return keys[pos] == needles, pos
+
+
+def row_sums(row: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Sums of ``values`` per (ascending) ``row``, 0 for rows without any. np.add.reduceat
+    over each row's terms in ascending term order: the summation scipy's row sums of a
+    sparse product use, so the floats are identical, not merely close."""
+    out = np.zeros(n)
+    if len(values):
+        starts = np.concatenate(([0], np.flatnonzero(row[1:] != row[:-1]) + 1))
+        out[row[starts]] = np.add.reduceat(values, starts)
+    return out
+
+
+def query_dot(q: Stacked, t: Stacked, row_q: np.ndarray, size: int,
+               weights: np.ndarray | None, n: int) -> np.ndarray:
+    """Per row, sum over the terms shared with its query of ``weights`` (default: the
+    product of the two TF-IDF values, i.e. the cosine of unit vectors)."""
+    hit, pos = match(q.keys(size), t.keys(size, row_q))
+    w = t.tfidf[hit] * q.tfidf[pos[hit]] if weights is None else weights[hit]
+    return row_sums(t.row[hit], w, n)
