@@ -268,7 +268,7 @@ def _relations(X: np.ndarray, index: FeatureIndex, text: Stacked, g: np.ndarray,
     # The anchors are meant to be the best text matches, but the code this replaced ranked
     # the other candidates by the candidate's *own* text score (constant within its pairs),
     # so its anchors are the first TOP_ANCHORS other candidates in row order. The trained
-    # models learnt that; kept until a retrained feature set fixes it (see notes).
+    # models learnt that, so it stays until the feature set is changed and models retrained.
     by_position = np.argsort(g, kind="stable")
     k = TOP_ANCHORS + 1  # the first TOP_ANCHORS others are among the group's first k
     top = np.full((len(sizes), k), -1)
