@@ -26,6 +26,7 @@ STAGES = (
     "overview",
     "hypotheses",
     "examples",
+    "relations",
     "strategies",
     "train",
     "tradeoff",
@@ -34,7 +35,10 @@ STAGES = (
 )
 
 # analysis.BLOCKS name -> the study stage it belongs to (unknown blocks count as "overview").
-_BLOCK_STAGE = {name: name for name in ("hypotheses", "examples", "strategies", "tradeoff")}
+_BLOCK_STAGE = {
+    **{name: name for name in ("hypotheses", "examples", "relations", "strategies", "tradeoff")},
+    "models": "tradeoff",  # the models block reports the models the trade-off stage trained
+}
 
 
 class StageError(RuntimeError):
