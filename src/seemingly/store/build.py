@@ -16,7 +16,14 @@ from seemingly.contract import CONTRACT_VERSION, TABLES, normalize_query, query_
 from seemingly.errors import ContractError
 from seemingly.store.report import IngestReport, TableReport
 from seemingly.store.rules import missing_columns_error, parse_select
-from seemingly.store.sources import Source, describe, parquet_parts, sql_str
+from seemingly.store.sources import (
+    Source,
+    describe,
+    ignored_warnings,
+    parquet_parts,
+    require_products,
+    sql_str,
+)
 
 __all__ = ["build"]
 
@@ -340,16 +347,8 @@ def build(
     by_table: dict[str, list[Source]] = defaultdict(list)
     for s in sources:
         by_table[s.table].append(s)
-    if not by_table.get("products"):
-        found = ", ".join(sorted(by_table)) or "no contract tables"
-        raise ContractError(
-            f"{source_name}: the products table is missing (found: {found}). Every analysis "
-            f"needs it: add products.parquet, products.csv or products.jsonl with columns "
-            f"{', '.join(TABLES['products'].required_columns)}."
-        )
-    warnings: list[str] = []
-    if ignored:
-        warnings.append(f"ignored files that are not contract tables: {', '.join(ignored)}")
+    require_products((t for t, srcs in by_table.items() if srcs), source_name)
+    warnings = ignored_warnings(ignored)
     con.execute(_QUARANTINE_DDL)
     reports = {}
     for table in TABLES:  # products first: the other tables check product_id against it

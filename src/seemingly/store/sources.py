@@ -7,7 +7,7 @@ row within that file, header not counted), so quarantine rows point back to the 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -220,3 +220,22 @@ def frame_sources(frames: Mapping[str, str]) -> list[Source]:
         Source(t, f"<frame:{t}>", f'(SELECT * EXCLUDE (_row), _row FROM "{view}")')
         for t, view in frames.items()
     ]
+
+
+def require_products(tables: Iterable[str], source: str) -> None:
+    """Raise the contract's hard error when ``source`` holds no products table."""
+    present = set(tables)
+    if "products" not in present:
+        found = ", ".join(sorted(present)) or "no contract tables"
+        raise ContractError(
+            f"{source}: the products table is missing (found: {found}). Every analysis "
+            f"needs it: add products.parquet, products.csv or products.jsonl with columns "
+            f"{', '.join(TABLES['products'].required_columns)}."
+        )
+
+
+def ignored_warnings(ignored: list[str]) -> list[str]:
+    """The ingest warning that lists files which are not contract tables (none if empty)."""
+    if not ignored:
+        return []
+    return [f"ignored files that are not contract tables: {', '.join(ignored)}"]

@@ -23,7 +23,7 @@ from seemingly.errors import ContractError
 from seemingly.store.build import _DEFAULT_WHEN_ABSENT, _REPAIRS
 from seemingly.store.report import IngestReport, TableReport
 from seemingly.store.rules import missing_columns_error
-from seemingly.store.sources import Source
+from seemingly.store.sources import Source, ignored_warnings, require_products
 from seemingly.store.spark_files import file_format, list_sources, read_files, with_rows
 from seemingly.store.spark_rules import parse_columns, spark_type
 
@@ -236,16 +236,8 @@ def build_spark(spark: SparkSession, data: str) -> SparkTables:
     by_table: dict[str, list[tuple[int, Source]]] = defaultdict(list)
     for s in sources:
         by_table[s.table].append((len(by_table[s.table]), s))
-    if not by_table.get("products"):
-        found = ", ".join(sorted(by_table)) or "no contract tables"
-        raise ContractError(
-            f"{data}: the products table is missing (found: {found}). Every analysis needs it: "
-            f"add products.parquet, products.csv or products.jsonl with columns "
-            f"{', '.join(TABLES['products'].required_columns)}."
-        )
-    warnings: list[str] = []
-    if ignored:
-        warnings.append(f"ignored files that are not contract tables: {', '.join(ignored)}")
+    require_products((t for t, srcs in by_table.items() if srcs), data)
+    warnings = ignored_warnings(ignored)
     frames: dict[str, DataFrame] = {}
     reports: dict[str, TableReport] = {}
     quarantines, cached = [], []
