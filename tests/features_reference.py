@@ -114,7 +114,7 @@ def _pair_features(df: pd.DataFrame, snap: FeatureSnapshot, text: sp.csr_matrix)
         else:
             pairs["lift"] = 0.0
         # anchors: the other candidates with the best text match of the query
-        pairs["orank"] = pairs.groupby("i")["trank"].rank(method="first", ascending=False)
+        pairs["orank"] = pairs.groupby("i")["trank_o"].rank(method="first", ascending=False)
         anchors = pairs[pairs["orank"] <= _TOP_ANCHORS]
         a = anchors.groupby("i").agg(sem=("sim", "mean"), cpa=("lift", "max"))
         sem[a.index.to_numpy()] = a["sem"].to_numpy()

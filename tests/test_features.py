@@ -135,3 +135,27 @@ def test_label_window_outcomes_do_not_reach_features(tmp_path) -> None:  # type:
     cols = [c for c in FEATURE_NAMES if not c.startswith("user_")]
     pd.testing.assert_frame_equal(a.candidates[cols], b.candidates[cols])
     assert (a.candidates["purchases"] != b.candidates["purchases"]).any()
+
+
+def test_relation_anchors_are_the_best_text_matches_in_any_order() -> None:
+    # Anchors stand in for the relevant products: the 3 other candidates with the best text
+    # match. "e" matches the query worst, so it is nobody's anchor, while "a" (best) is
+    # everybody's; only a-e were bought together.
+    catalog = pd.DataFrame({
+        "product_id": ["a", "b", "c", "d", "e"],
+        "title": ["red toy car", "red toy", "toy car track", "car wash", "blue mug"],
+        "category": ["toys"] * 5, "price": [1.0] * 5})
+    cp = pd.DataFrame({"product_a": ["a", "e"], "product_b": ["e", "a"], "lift": [3.0, 3.0]})
+    snap = FeatureSnapshot.from_catalog(catalog, copurchase=cp)
+    lift = np.log1p(3.0)
+    for order in (list("abcde"), list("edcba"), list("ceadb")):
+        f = compute_features(pd.DataFrame({"query": ["red toy car"] * 5, "product_id": order}),
+                             snap).set_index(pd.Index(order)).sort_index()
+        score = f["bm25"] + f["char_cosine"]
+        assert score.idxmax() == "a" and score.idxmin() == "e" and score.is_unique
+        assert f["copurchase_relation"].tolist() == pytest.approx([0, 0, 0, 0, lift])
+        assert f["copurchase_max"].tolist() == pytest.approx([lift, 0, 0, 0, lift])
+        if order[0] == "a":
+            first = f
+        else:
+            pd.testing.assert_frame_equal(f, first)

@@ -18,13 +18,28 @@ Kahan summation.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from seemingly.feature_products import (
+    BRAND_SET,
+    BRAND_TOKENS,
+    CATEGORY,
+    HAS_LIFT,
+    PRODUCT_ID,
+    STATS_ROW,
+    TITLE_LENGTH,
+    TITLE_STEMS,
+    TITLE_TOKENS,
+    TYPE_TOKENS,
+    ProductBatch,
+    ProductEntries,
+)
 from seemingly.feature_text import (
     TEXT_CACHE,
     Stacked,
@@ -33,7 +48,6 @@ from seemingly.feature_text import (
     match,
     query_dot,
     row_sums,
-    text_of,
     tokens,
 )
 
@@ -69,6 +83,8 @@ class FeatureIndex:
         self._copurchase(copurchase)
         self._history(history)
         self.category_codes = {c: float(i) for i, c in enumerate(categories)}
+        self.products = ProductEntries(self.words, self.chars, self.token_info,
+                                       self.category_codes, self.stats_row, self.lift)
         self.catalog_row: dict[Hashable, int] = {}
         self.catalog_cols: dict[str, list[Any]] = {}
         self.catalog_unique = not catalog["product_id"].duplicated().any() if len(catalog) else True
@@ -124,23 +140,15 @@ class FeatureIndex:
         return hit
 
     def warm(self) -> None:
-        """Analyse the catalog's texts (up to the cache size) now, not in the first requests."""
+        """Analyse the catalog's products (as many as the cache holds) now, not in the first
+        requests; a request that sends a product as the catalog has it then finds it ready."""
         cols = self.catalog_cols
-        n = min(len(self.catalog_row), TEXT_CACHE // 2)  # titles + product texts must fit
+        # a title and a descriptive text per product must fit in the word store
+        n = min(len(self.catalog_row), TEXT_CACHE // 2 - 1)
         none = [None] * n
-        titles = [text_of(t) for t in cols.get("title", none)[:n]]
-        self.words.stack(titles)
-        self.chars.stack(titles)
-        for t in titles:
-            self.token_info(t)
-        self.words.stack([product_text(t, pt, b) for t, pt, b in zip(
-            titles, cols.get("product_type", none)[:n], cols.get("brand", none)[:n],
-            strict=True)])
-
-
-def product_text(title: str, product_type: Any, brand: Any) -> str:
-    """Descriptive text of a product: title, type and brand (as the semantic relation uses)."""
-    return f"{title} {text_of(product_type)} {text_of(brand)}"
+        pids = list(self.catalog_row)[:n]
+        self.products.batch(pids, *(cols.get(c, none)[:n] for c in
+                                    ("title", "category", "brand", "product_type")))
 
 
 @dataclass
@@ -175,24 +183,36 @@ class Candidates:
                    price, df["user_id"].tolist() if "user_id" in df else None, bought)
 
     @classmethod
-    def from_records(cls, query: str, records: Sequence[dict[str, Any]],
+    def from_records(cls, query: str, records: Sequence[Mapping[str, Any]],
                      user_id: Any = None) -> Candidates:
         """One candidate set from request dicts: a key absent from every dict is a column
         the rows lack (as ``pd.DataFrame(records)`` would have it)."""
         n = len(records)
-        keys = set().union(*records) if n else set()
+        names = ("product_id", *PRODUCT_COLUMNS)
+        try:  # the service's records carry every key: one C-level pass per record
+            table: list[Sequence[Any]] = (
+                list(zip(*map(itemgetter(*names), records), strict=True)) if n
+                else [() for _ in names])
+            have = set(names)
+        except KeyError:
+            have = set().union(*records) if n else set()
+            if "product_id" not in have:
+                raise KeyError("every candidate needs a product_id") from None
+            table = [[r.get(c) for r in records] for c in names]
+        if n and any(p is None for p in table[0]):
+            raise KeyError("every candidate needs a product_id")
+        col = dict(zip(names, table, strict=True))
         cols: dict[str, list[Any] | None] = {
-            c: ([r.get(c) for r in records] if c in keys else None)
-            for c in PRODUCT_COLUMNS if c != "price"}
+            c: (list(col[c]) if c in have else None) for c in PRODUCT_COLUMNS if c != "price"}
         price = None
-        if "price" in keys:
-            raw = [r.get("price") for r in records]
+        if "price" in have:
+            raw = list(col["price"])
             try:
                 price = np.array(raw, dtype=np.float64)
             except (TypeError, ValueError):  # text prices: coerce as pandas does
                 price = pd.to_numeric(pd.Series(raw, dtype=object),
                                       errors="coerce").to_numpy(np.float64)
-        return cls([str(query)] * n, [str(r["product_id"]) for r in records],
+        return cls([str(query)] * n, [str(p) for p in col["product_id"]] if n else [],
                    np.zeros(n, np.int64), cols, price, [user_id] * n)
 
     def fill_from_catalog(self, index: FeatureIndex) -> None:
@@ -259,25 +279,28 @@ def _group_median(g: np.ndarray, sizes: np.ndarray, starts: np.ndarray,
     return med[g]
 
 
-def _relations(X: np.ndarray, index: FeatureIndex, text: Stacked, g: np.ndarray,
-               sizes: np.ndarray, starts: np.ndarray, pids: list[str]) -> None:
+def _relations(X: np.ndarray, index: FeatureIndex, text: Stacked, score: np.ndarray,
+               g: np.ndarray, sizes: np.ndarray, starts: np.ndarray, pids: list[str],
+               has: np.ndarray) -> None:
     """Relation of each candidate to the other candidates of its set: mean semantic
     similarity and best co-purchase lift with its anchors (stand-ins for the relevant
     products, which are unknown at ranking time), best lift with any other candidate."""
     n = len(g)
-    # The anchors are meant to be the best text matches, but the code this replaced ranked
-    # the other candidates by the candidate's *own* text score (constant within its pairs),
-    # so its anchors are the first TOP_ANCHORS other candidates in row order. The trained
-    # models learnt that, so it stays until the feature set is changed and models retrained.
-    by_position = np.argsort(g, kind="stable")
-    k = TOP_ANCHORS + 1  # the first TOP_ANCHORS others are among the group's first k
+    # Each candidate's anchors are the TOP_ANCHORS other candidates of its set with the best
+    # text match of the query (ties: the earlier row), so they do not depend on the order the
+    # candidates come in; they are the first TOP_ANCHORS others among the set's best k.
+    k = TOP_ANCHORS + 1
+    by_score = np.lexsort((-score, g)) if len(sizes) > 1 else np.argsort(-score, kind="stable")
     top = np.full((len(sizes), k), -1)
     for j in range(k):
         sel = sizes > j
-        top[sel, j] = by_position[starts[sel] + j]
+        top[sel, j] = by_score[starts[sel] + j]
     cand = top[g]
     keep = (cand >= 0) & (cand != np.arange(n)[:, None])
     keep &= np.cumsum(keep, axis=1) <= TOP_ANCHORS
+    # the anchors of a row in row order: the order the mean below adds them in
+    cand = np.sort(np.where(keep, cand, n), axis=1)
+    keep = cand < n
     pi, pk = np.nonzero(keep)
     pa = cand[pi, pk]
     size = index.words.size
@@ -301,7 +324,6 @@ def _relations(X: np.ndarray, index: FeatureIndex, text: Stacked, g: np.ndarray,
     anchor = np.zeros(n)
     best = np.zeros(n)
     lift = index.lift
-    has = np.fromiter((p in lift for p in pids), bool, n) if lift else np.zeros(n, bool)
     if has.any():  # few candidates have co-purchase partners at all
         sel = has[pi]
         for i, a in zip(pi[sel].tolist(), pa[sel].tolist(), strict=True):
@@ -332,22 +354,28 @@ def _history(X: np.ndarray, c: Candidates, index: FeatureIndex, pids: list[str],
     users = c.user_id
     if users is None or all(map(is_na, users)):
         return  # NaN: no user, no history
-    product, brand = [], []
-    for u, p, b in zip(users, pids, brands, strict=True):
-        if u is None or (isinstance(u, float) and np.isnan(u)):
-            product.append(np.nan)
-            brand.append(np.nan)
-            continue
-        key = str(u)
-        product.append(float(p in index.bought.get(key, ())))
-        brand.append(float(isinstance(b, str) and b in index.bought_brands.get(key, ())))
+    if users.count(users[0]) == len(users) and not is_na(users[0]):
+        # one known user (as in the service): that user's sets once, then a membership test
+        mine, my_brands = index.bought.get(str(users[0]), ()), index.bought_brands.get(
+            str(users[0]), ())
+        product = [float(p in mine) for p in pids]
+        brand = [float(isinstance(b, str) and b in my_brands) for b in brands]
+    else:
+        product, brand = [], []
+        for u, p, b in zip(users, pids, brands, strict=True):
+            if u is None or (isinstance(u, float) and np.isnan(u)):
+                product.append(np.nan)
+                brand.append(np.nan)
+                continue
+            key = str(u)
+            product.append(float(p in index.bought.get(key, ())))
+            brand.append(float(isinstance(b, str) and b in index.bought_brands.get(key, ())))
     X[:, up] = product
     X[:, ub] = brand
 
 
 def _token_features(X: np.ndarray, index: FeatureIndex, queries: list[str],
-                    row_q: np.ndarray, titles: list[str], brands: list[Any],
-                    ptypes: list[Any]) -> None:
+                    row_q: np.ndarray, entries: list[tuple[Any, ...]]) -> None:
     """Set overlaps of query and title / brand / type tokens (a plain loop: with cached
     token sets it beats any numpy formulation at a hundred rows)."""
     qinfo = []
@@ -356,13 +384,11 @@ def _token_features(X: np.ndarray, index: FeatureIndex, queries: list[str],
         head = tokens(q)[-1:]  # the last query word is usually the head noun
         qinfo.append((qt, qs, head[0][:4] if head else None,
                       frozenset(t for t in qt if any(ch.isdigit() for ch in t))))
-    tok = index.token_info
     nan = np.nan
     per_row = []
-    for qi, t, b, pt in zip(row_q.tolist(), titles, brands, ptypes, strict=True):
+    for qi, e in zip(row_q.tolist(), entries, strict=True):
         qt, qs, head, qnum = qinfo[qi]
-        tt, ts, tl = tok(t)
-        ptt = tok(pt)[0] if isinstance(pt, str) else None
+        tt, ts, bt, pt = e[TITLE_TOKENS], e[TITLE_STEMS], e[BRAND_TOKENS], e[TYPE_TOKENS]
         per_row.append((
             len(qt & tt) / len(qt) if qt else 0.0,
             # crude stems (first 4 characters) catch plurals ("brackets" ~ "bracket")
@@ -370,9 +396,9 @@ def _token_features(X: np.ndarray, index: FeatureIndex, queries: list[str],
             float(head is not None and head in ts),
             # sizes and model numbers must match exactly when the query names one
             len(qnum & tt) / len(qnum) if qnum else nan,
-            tl,
-            float(bool(b) and tok(b)[0] <= qt) if isinstance(b, str) else nan,
-            nan if ptt is None else len(ptt & qt) / max(len(ptt), 1)))
+            e[TITLE_LENGTH],
+            nan if bt is None else float(e[BRAND_SET] and bt <= qt),
+            nan if pt is None else len(pt & qt) / max(len(pt), 1)))
     X[:, _TOKEN_COLS] = np.array(per_row, dtype=np.float64)
 
 
@@ -384,10 +410,11 @@ def feature_matrix(c: Candidates, index: FeatureIndex) -> np.ndarray:
         return X
     c.fill_from_catalog(index)
     col = c.columns
-    titles = [text_of(t) for t in col["title"]] if col["title"] is not None else [""] * n
-    brands = col["brand"] if col["brand"] is not None else [None] * n
-    ptypes = col["product_type"] if col["product_type"] is not None else [None] * n
-    cats = col["category"] if col["category"] is not None else [None] * n
+    none = [None] * n
+    brands = col["brand"] if col["brand"] is not None else none
+    prod: ProductBatch = index.products.batch(
+        c.product_id, col["title"] or none, col["category"] or none, brands,
+        col["product_type"] or none)
     qid: dict[str, int] = {}
     row_q = np.fromiter((qid.setdefault(q, len(qid)) for q in c.query), np.int64, n)
     queries = list(qid)
@@ -395,7 +422,7 @@ def feature_matrix(c: Candidates, index: FeatureIndex) -> np.ndarray:
     X[:, _COL["query_length"]] = np.array([len(q.split()) for q in queries], float)[row_q]
 
     # --- text match: BM25 (Lucene variant, as bm25s method="lucene"), cosines
-    tw = words.stack(titles)
+    tw = prod.titles
     qw = words.stack(queries)
     dl = np.bincount(tw.row, weights=tw.counts, minlength=n)
     norm = BM25_K1 * (1 - BM25_B + BM25_B * dl / words.avgdl)
@@ -405,14 +432,12 @@ def feature_matrix(c: Candidates, index: FeatureIndex) -> np.ndarray:
     bm25 = query_dot(qw, tw, row_q, words.size, sat * words.idf[tw.idx], n)
     X[:, _COL["bm25"]] = bm25
     X[:, _COL["tfidf_cosine"]] = query_dot(qw, tw, row_q, words.size, None, n)
-    char_cos = query_dot(chars.stack(queries), chars.stack(titles), row_q, chars.size, None, n)
+    char_cos = query_dot(chars.stack(queries), prod.title_chars, row_q, chars.size, None, n)
     X[:, _COL["char_cosine"]] = char_cos
 
     # --- token overlap, category, brand and type
-    _token_features(X, index, queries, row_q, titles, brands, ptypes)
-    code = index.category_codes.get
-    X[:, _COL["category"]] = [code(v if type(v) is str else text_of(v, "unknown"), -1.0)
-                              for v in cats]
+    _token_features(X, index, queries, row_q, prod.entries)
+    X[:, _COL["category"]] = prod.column(CATEGORY)
 
     # --- position of the text match within the candidate set
     score = bm25 + char_cos
@@ -421,10 +446,9 @@ def feature_matrix(c: Candidates, index: FeatureIndex) -> np.ndarray:
     X[:, _COL["text_rank"]] = 1.0 - (rank - 1) / np.maximum(sizes[g] - 1, 1)
     # how far behind the best text match of its set a candidate is (0 for the best)
     X[:, _COL["text_gap"]] = score - best
-    pids = [str(p) for p in c.product_id]
-    ptext = words.stack([product_text(t, pt, b)
-                         for t, pt, b in zip(titles, ptypes, brands, strict=True)])
-    _relations(X, index, ptext, g, sizes, starts, pids)
+    pids = prod.column(PRODUCT_ID)
+    _relations(X, index, prod.texts, score, g, sizes, starts, pids,
+               np.array(prod.column(HAS_LIFT), bool))
 
     # --- price and product statistics
     price = np.full(n, np.nan) if c.price is None else c.price
@@ -433,7 +457,7 @@ def feature_matrix(c: Candidates, index: FeatureIndex) -> np.ndarray:
         price = np.where(price > 0, price, np.nan)
         X[:, _COL["price_log"]] = np.log(price)
         X[:, _COL["price_relative"]] = np.log2(price / _group_median(g, sizes, starts, price))
-    rows = np.fromiter((index.stats_row.get(p, -1) for p in pids), np.int64, n)
+    rows = np.array(prod.column(STATS_ROW), np.int64)
     st = index.stats
     popular = st["popularity"][rows]
     X[:, _COL["popularity"]] = np.log1p(popular)

@@ -76,6 +76,7 @@ class TextSpace:
         self._lock = threading.Lock()
 
     def _reset(self) -> None:
+        self._generation = getattr(self, "_generation", -1) + 1
         self._row: dict[str, int] = {}
         self._indptr = np.zeros(1024, np.int64)
         self._idx = np.zeros(1 << 14, np.int64)
@@ -128,13 +129,38 @@ class TextSpace:
         with self._lock:
             if len(self._row) + len(texts) > TEXT_CACHE:
                 self._reset()
-            get = self._row.get
-            rows = [get(t) for t in texts]
-            if None in rows:
-                self._add([t for t, r in zip(texts, rows, strict=True) if r is None])
-                rows = [self._row[t] for t in texts]
-            r = np.array(rows, np.int64)
-            return Stacked.take(self._indptr, self._idx, self._cnt, self._val, r)
+            return self.take(self.rows(texts))
+
+    @property
+    def generation(self) -> int:
+        """Bumped whenever the store starts afresh: row numbers from before are void."""
+        return self._generation
+
+    def clear(self) -> None:
+        """Start afresh (drops every analysed text; a new generation)."""
+        self._reset()
+
+    def make_room(self, n_texts: int) -> None:
+        """Start afresh now unless ``n_texts`` more texts fit in the cache, so the row
+        numbers :meth:`rows` hands out in the next call stay valid (a batch larger than the
+        cache is still stored whole)."""
+        if len(self._row) + n_texts > TEXT_CACHE:
+            self._reset()
+
+    def rows(self, texts: Sequence[str]) -> list[int]:
+        """Row numbers of ``texts`` in the store, analysing new ones; never starts afresh
+        (call :meth:`make_room` first)."""
+        get = self._row.get
+        rows = [get(t) for t in texts]
+        if None in rows:
+            self._add([t for t, r in zip(texts, rows, strict=True) if r is None])
+            rows = [self._row[t] for t in texts]
+        return rows  # type: ignore[return-value]
+
+    def take(self, rows: Sequence[int] | np.ndarray) -> Stacked:
+        """The stored rows ``rows`` as a :class:`Stacked` copy."""
+        return Stacked.take(self._indptr, self._idx, self._cnt, self._val,
+                            np.asarray(rows, np.int64))
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -25,6 +25,11 @@ def serve(
         int | None,
         typer.Option(min=1, help="answer 503 at once beyond this many open connections"),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(min=1, help="worker processes, each with its own copy of the model; "
+                     "about one per core (ranking is CPU-bound, one request at a time each)"),
+    ] = 1,
 ) -> None:
     """Serve MODEL over HTTP: POST /v1/rank, GET /v1/model, GET /healthz, /docs."""
     # One OpenMP thread per LightGBM predict: a server's parallelism is its requests, and on a
@@ -35,6 +40,7 @@ def serve(
 
     from seemingly.errors import ModelArtifactError
     from seemingly.serve import create_app, load_model
+    from seemingly.serve.app import MODEL_ENV
 
     # Verify the model before binding the port: a corrupt or mismatched directory must stop
     # the command with the reason, not leave a half-started server.
@@ -43,11 +49,14 @@ def serve(
     except (ModelArtifactError, FileNotFoundError) as exc:
         typer.echo(f"error: cannot serve {model}: {exc}", err=True)
         raise typer.Exit(code=2) from exc
-    typer.echo(f"serving {model} on http://{host}:{port} (docs at /docs)", err=True)
-    uvicorn.run(
-        create_app(model, preloaded=loaded),
-        host=host,
-        port=port,
-        log_level=log_level,
-        limit_concurrency=limit_concurrency,
-    )
+    typer.echo(f"serving {model} on http://{host}:{port} with {workers} worker"
+               f"{'s' if workers > 1 else ''} (docs at /docs)", err=True)
+    options: dict[str, Any] = {"host": host, "port": port, "log_level": log_level,
+               "limit_concurrency": limit_concurrency}
+    if workers == 1:
+        uvicorn.run(create_app(model, preloaded=loaded), **options)
+        return
+    # Worker processes are started from an import string; each loads and verifies the
+    # directory again (a few seconds), the check above only made a bad model fail fast.
+    os.environ[MODEL_ENV] = str(model.resolve())
+    uvicorn.run("seemingly.serve.app:app_from_env", factory=True, workers=workers, **options)

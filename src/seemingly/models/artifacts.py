@@ -16,7 +16,8 @@ from seemingly.errors import ModelArtifactError
 __all__ = ["write_manifest", "read_manifest", "sha256_file"]
 
 MANIFEST = "manifest.json"
-FORMAT_VERSION = 1
+# 2: the relation features' anchors are the best text matches, not the first candidates
+FORMAT_VERSION = 2
 
 
 def sha256_file(path: Path) -> str:

@@ -142,10 +142,8 @@ class Ranker:
         if not candidates:
             return RankResult(query, weight, objective, self.normalization, ())
         q = normalize_query(query)
-        records = [dict(c) for c in candidates]
-        if any("product_id" not in r for r in records):
-            raise KeyError("every candidate needs a product_id")
-        cands = Candidates.from_records(q, records, user_id)
+        records = candidates if isinstance(candidates, list) else list(candidates)
+        cands = Candidates.from_records(q, records, user_id)  # reads, never changes, them
         X = feature_matrix(cands, self.snapshot.index)
         rel = _predict(self.models["relevance"], X)
         out = _predict(self.models[objective], X)

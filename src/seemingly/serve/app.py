@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -17,7 +18,9 @@ from seemingly.serve.limits import DEFAULT_MAX_BYTES, BodySizeLimit
 from seemingly.serve.protocol import RankerLike, RankerLoader
 from seemingly.serve.routers import health, model, rank
 
-__all__ = ["create_app", "load_model"]
+__all__ = ["create_app", "load_model", "app_from_env"]
+
+MODEL_ENV = "SEEMINGLY_SERVE_MODEL"  # how `seemingly serve --workers N` tells workers the model
 
 log = logging.getLogger("seemingly.serve")
 
@@ -84,7 +87,37 @@ def create_app(
     app.add_exception_handler(rank.NonFiniteScoreError, _model_error)
     app.add_exception_handler(Exception, _unexpected_error)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    _document_rank_body(app)
     return app
+
+
+def _document_rank_body(app: FastAPI) -> None:
+    """Put the request models ``POST /v1/rank`` parses itself into the OpenAPI components
+    (FastAPI adds only the models it validates)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = generate()  # FastAPI caches this very dict as app.openapi_schema
+            spec.setdefault("components", {}).setdefault("schemas", {}).update(
+                rank.body_schemas())
+        return app.openapi_schema or generate()
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def app_from_env() -> FastAPI:
+    """The app for the model directory named by ``$SEEMINGLY_SERVE_MODEL``.
+
+    uvicorn starts several worker processes only from an import string, so
+    ``seemingly serve --workers N`` verifies the model once, sets the variable and hands
+    uvicorn ``seemingly.serve.app:app_from_env`` (with ``factory=True``); every worker then
+    loads and verifies the directory itself at startup.
+    """
+    model_dir = os.environ.get(MODEL_ENV)
+    if not model_dir:
+        raise RuntimeError(f"set {MODEL_ENV} to a model directory (seemingly serve does this)")
+    return create_app(model_dir)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -1,0 +1,112 @@
+"""Per-product parts of the ranking-time features, cached across calls.
+
+Most of a candidate's work does not depend on the query: analysing its title (word and
+character rows, token sets), its descriptive text, category code, statistics row and whether
+it has co-purchase partners. A service sees the same products over and over, so these are
+kept per distinct (product_id, title, category, brand, product_type), and a request does one
+dictionary look-up per candidate instead of a dozen passes over its candidates.
+
+The cached rows point into the two :class:`~seemingly.feature_text.TextSpace` stores; when
+either store starts afresh (its bounded cache is full) the entries are dropped with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from seemingly.feature_text import Stacked, TextSpace, text_of
+
+__all__ = ["ProductEntries", "ProductBatch"]
+
+TokenInfo = Callable[[str], tuple[frozenset[str], frozenset[str], float]]
+
+# Positions in an entry tuple (tuples: the cheapest record to build, hash and unpack).
+WORD_ROW, CHAR_ROW, TEXT_ROW, TITLE_TOKENS, TITLE_STEMS, TITLE_LENGTH, BRAND_TOKENS, \
+    BRAND_SET, TYPE_TOKENS, CATEGORY, STATS_ROW, HAS_LIFT, PRODUCT_ID = range(13)
+
+
+def product_text(title: str, product_type: Any, brand: Any) -> str:
+    """Descriptive text of a product: title, type and brand (as the semantic relation uses)."""
+    return f"{title} {text_of(product_type)} {text_of(brand)}"
+
+
+@dataclass(frozen=True)
+class ProductBatch:
+    """The cached parts of a batch of candidate rows, in row order.
+
+    ``entries`` are the per-row tuples (fields named by this module's position constants);
+    ``titles`` / ``title_chars`` / ``texts`` the title's word and character rows and the
+    descriptive text's word rows.
+    """
+
+    entries: list[tuple[Any, ...]]
+    titles: Stacked
+    title_chars: Stacked
+    texts: Stacked
+
+    def column(self, field: int) -> list[Any]:
+        return [e[field] for e in self.entries]
+
+
+class ProductEntries:
+    """The cache; :meth:`batch` is the only way in."""
+
+    def __init__(self, words: TextSpace, chars: TextSpace, token_info: TokenInfo,
+                 category_codes: dict[str, float], stats_row: dict[str, int],
+                 lift: dict[str, dict[str, float]]) -> None:
+        self.words, self.chars, self._tok = words, chars, token_info
+        self._code, self._stats_row, self._lift = category_codes, stats_row, lift
+        self._entries: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        self._generation = (words.generation, chars.generation)
+
+    def batch(self, product_id: Sequence[Any], title: Sequence[Any], category: Sequence[Any],
+              brand: Sequence[Any], product_type: Sequence[Any]) -> ProductBatch:
+        """Entries and text rows of the candidate rows given column by column."""
+        words, chars = self.words, self.chars
+        keys = list(zip(product_id, title, category, brand, product_type, strict=True))
+        # both stores at once, always in this order: a row number is only good while its
+        # store is not reset by a concurrent caller
+        with words._lock, chars._lock:
+            if (words.generation, chars.generation) != self._generation:
+                self._entries.clear()
+            get = self._entries.get
+            got = [get(k) for k in keys]
+            if None in got:
+                new = list(dict.fromkeys(k for k, e in zip(keys, got, strict=True) if e is None))
+                before = (words.generation, chars.generation)
+                words.make_room(2 * len(new))  # a title and a descriptive text each
+                chars.make_room(len(new))
+                if (words.generation, chars.generation) != before:
+                    # a store started afresh: every entry's rows are void, this batch's too
+                    words.clear()
+                    chars.clear()
+                    self._entries.clear()
+                    new = list(dict.fromkeys(keys))
+                self._generation = (words.generation, chars.generation)
+                self._entries.update(zip(new, self._build(new), strict=True))
+                got = [self._entries[k] for k in keys]
+            rows = list(zip(*got, strict=True))
+            return ProductBatch(got, words.take(rows[WORD_ROW]),  # type: ignore[arg-type]
+                                chars.take(rows[CHAR_ROW]), words.take(rows[TEXT_ROW]))
+
+    def _build(self, keys: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        titles = [text_of(k[1]) for k in keys]
+        wrow = self.words.rows(titles)
+        crow = self.chars.rows(titles)
+        trow = self.words.rows([product_text(t, k[4], k[3])
+                                for t, k in zip(titles, keys, strict=True)])
+        tok, code, srow, lift = self._tok, self._code.get, self._stats_row.get, self._lift
+        out = []
+        for (pid, _, cat, brand, ptype), title, w, c, t in zip(keys, titles, wrow, crow, trow,
+                                                                strict=True):
+            tt, ts, tl = tok(title)
+            is_brand = isinstance(brand, str)
+            p = str(pid)
+            out.append((w, c, t, tt, ts, tl, tok(brand)[0] if is_brand else None,
+                        is_brand and bool(brand),
+                        tok(ptype)[0] if isinstance(ptype, str) else None,
+                        code(cat if type(cat) is str else text_of(cat, "unknown"), -1.0),
+                        srow(p, -1), p in lift, p))
+        return out
