@@ -206,13 +206,20 @@ async def drive(port: int, bodies: list[bytes], rate: float, duration: float,
     idle: list[Connection] = []
     in_flight: set[asyncio.Task[None]] = set()
 
-    async def post(i: int) -> int:
-        conn = idle.pop() if idle else await Connection.open(port)
+    async def post(i: int, fresh: bool = False) -> int:
+        reused = bool(idle) and not fresh
+        conn = idle.pop() if reused else await Connection.open(port)
         try:
             status = await asyncio.wait_for(
                 conn.post(heads[i % len(bodies)], bodies[i % len(bodies)]), timeout)
-        except BaseException:
+        except BaseException as exc:
             conn.close()  # a half-read answer makes the connection useless
+            if (reused and isinstance(exc, asyncio.IncompleteReadError | ConnectionResetError)
+                    and not getattr(exc, "partial", b"")):
+                # the server closed this idle keep-alive connection (uvicorn does after 5 s
+                # idle) before our request arrived: send it again on a new connection, as
+                # HTTP clients do; the latency still counts from the scheduled time
+                return await post(i, fresh=True)
             raise
         if not conn.closed:
             idle.append(conn)

@@ -490,3 +490,36 @@ def test_request_of_a_client_that_left_is_not_scored(tmp_path: Path, fake: FakeR
     asyncio.run(app(scope, receive, send))
     assert fake.calls == []
     assert sent[0]["status"] == 499
+
+
+def test_cli_serve_with_workers_hands_uvicorn_the_factory(
+    trained: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    from seemingly.cli import app
+    from seemingly.serve.app import MODEL_ENV, app_from_env
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # serve sets it; keep it from leaking
+    monkeypatch.delenv(MODEL_ENV, raising=False)
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda a, **kw: seen.update(app=a, **kw))
+    result = CliRunner().invoke(app, ["serve", "--model", str(trained[1]), "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    # workers start from an import string; each loads the directory named in the environment
+    assert (seen["app"], seen["factory"], seen["workers"]) == (
+        "seemingly.serve.app:app_from_env", True, 2)
+    import os
+
+    assert Path(os.environ[MODEL_ENV]) == trained[1].resolve()
+    with TestClient(app_from_env()) as c:
+        assert c.get("/healthz").json()["model_loaded"] is True
+        assert c.get("/v1/model").json()["model_dir"] == trained[1].name
+
+
+def test_app_from_env_without_a_model_says_how_to_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    from seemingly.serve.app import MODEL_ENV, app_from_env
+
+    monkeypatch.delenv(MODEL_ENV, raising=False)
+    with pytest.raises(RuntimeError, match=MODEL_ENV):
+        app_from_env()
