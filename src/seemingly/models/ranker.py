@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -39,11 +40,31 @@ class RankedCandidate:
 
 @dataclass(frozen=True)
 class RankResult:
+    """Ranked candidates, best first: as :class:`RankedCandidate` objects (``items``) or as
+    plain columns (:meth:`columns`, what the service serialises)."""
+
     query: str
     weight: float
     objective: str
     normalization: str
-    items: tuple[RankedCandidate, ...]
+    product_ids: tuple[str, ...] = ()
+    relevance_scores: tuple[float, ...] = ()
+    outcome_scores: tuple[float, ...] = ()
+    fused_scores: tuple[float, ...] = ()
+    features: tuple[dict[str, float | None], ...] | None = None
+
+    @cached_property
+    def items(self) -> tuple[RankedCandidate, ...]:
+        feats = self.features or (None,) * len(self.product_ids)
+        return tuple(_item(p, r, rel, out, fu, f) for r, (p, rel, out, fu, f) in enumerate(
+            zip(self.product_ids, self.relevance_scores, self.outcome_scores,
+                self.fused_scores, feats, strict=True), start=1))
+
+    def columns(self) -> tuple[tuple[str, ...], tuple[float, ...], tuple[float, ...],
+                               tuple[float, ...], tuple[dict[str, float | None], ...] | None]:
+        """Product ids, relevance, outcome and fused scores (and features, with explain)."""
+        return (self.product_ids, self.relevance_scores, self.outcome_scores,
+                self.fused_scores, self.features)
 
     def to_dict(self) -> dict[str, Any]:
         return {"query": self.query, "weight": self.weight, "objective": self.objective,
@@ -153,7 +174,8 @@ class Ranker:
         fused = weight * nr + (1 - weight) * no
         order = np.argsort(-fused, kind="stable")[: k if k is not None else None]
         pids = cands.product_id
-        rl, ol, fl = rel.tolist(), out.tolist(), fused.tolist()
-        items = tuple(_item(pids[i], r + 1, rl[i], ol[i], fl[i], _explain(X, i) if explain
-                            else None) for r, i in enumerate(order.tolist()))
-        return RankResult(q, float(weight), objective, self.normalization, items)
+        ids = tuple(pids[i] for i in order.tolist())
+        feats = tuple(_explain(X, i) for i in order.tolist()) if explain else None
+        return RankResult(q, float(weight), objective, self.normalization, ids,
+                          tuple(rel[order].tolist()), tuple(out[order].tolist()),
+                          tuple(fused[order].tolist()), feats)

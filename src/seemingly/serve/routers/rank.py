@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
@@ -118,28 +119,35 @@ async def rank(request: Request) -> Response:
 
 
 def _items(ranked: RankResultLike, *, explain: bool) -> list[dict[str, Any]]:
-    out = []
-    for i, item in enumerate(ranked.items, start=1):
-        rel, outcome, fused = (
-            float(item.relevance_score), float(item.outcome_score), float(item.fused_score)
+    columns = getattr(ranked, "columns", None)
+    if columns is not None:  # seemingly's Ranker: plain columns, no object per item
+        ids, rel, outcome, fused, feats = columns()
+    else:
+        items = list(ranked.items)
+        ids = [it.product_id for it in items]
+        rel, outcome, fused = ([float(getattr(it, a)) for it in items] for a in
+                               ("relevance_score", "outcome_score", "fused_score"))
+        feats = [it.features for it in items]
+    scores = np.array([rel, outcome, fused], dtype=float).reshape(3, -1)
+    bad = np.flatnonzero(~np.isfinite(scores).all(axis=0))
+    if len(bad):
+        i = int(bad[0])
+        raise NonFiniteScoreError(
+            f"the model scored product {ids[i]!r} as relevance={rel[i]}, "
+            f"outcome={outcome[i]}, fused={fused[i]}; check the model directory (retrain it "
+            "if the manifest verifies)"
         )
-        if not (math.isfinite(rel) and math.isfinite(outcome) and math.isfinite(fused)):
-            raise NonFiniteScoreError(
-                f"the model scored product {item.product_id!r} as relevance={rel}, "
-                f"outcome={outcome}, fused={fused}; check the model directory (retrain it if "
-                "the manifest verifies)"
-            )
-        out.append(
-            {
-                "rank": i,
-                "product_id": str(item.product_id),
-                "relevance": rel,
-                "outcome": outcome,
-                "fused": fused,
-                "features": _features(item.features) if explain else None,
-            }
-        )
-    return out
+    if not explain or feats is None:
+        feats = [None] * len(ids)
+    else:
+        feats = [_features(f) for f in feats]
+    return [
+        {"rank": r, "product_id": str(p), "relevance": a, "outcome": b, "fused": c,
+         "features": f}
+        for r, (p, a, b, c, f) in enumerate(
+            zip(ids, map(float, rel), map(float, outcome), map(float, fused), feats,
+                strict=True), start=1)
+    ]
 
 
 def _features(raw: Mapping[str, Any] | None) -> dict[str, float | None] | None:
