@@ -78,7 +78,10 @@ class ModelSettings(BaseModel):
         10.0, ge=0,
         description="pseudo-offers shrinking joint labels to the cross-fitted outcome",
     )
-    n_estimators: int = Field(200, ge=1)
+    # 100 trees at 0.1 score as 200 at 0.05 did on the default world (relevance AUC 0.9593
+    # vs 0.9596, purchase log-loss 0.3899 vs 0.3895) and halve the service's predict time
+    n_estimators: int = Field(100, ge=1)
+    learning_rate: float = Field(0.1, gt=0)
     joint_n_estimators: int = Field(100, ge=1)
     joint_learning_rate: float = Field(0.1, gt=0)
     n_boot: int = Field(1000, ge=0)

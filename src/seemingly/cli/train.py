@@ -49,7 +49,8 @@ def train_cmd(
                             window_split=settings.models.window_split,
                             test_fraction=settings.models.test_fraction,
                             normalization=settings.models.normalization,
-                            params={"n_estimators": settings.models.n_estimators})
+                            params={"n_estimators": settings.models.n_estimators,
+                                    "learning_rate": settings.models.learning_rate})
     except (ContractError, FileNotFoundError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=1) from None

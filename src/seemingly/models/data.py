@@ -106,9 +106,13 @@ def _history_patterns(store: Any, offers: ibis.Table, products: pd.DataFrame,
         # strictly earlier purchases only: a purchase at the offer itself is the outcome
         user_bought_product=(_.first_p.notnull() & (_.first_p < _.timestamp)).cast("float64"),
         user_bought_brand=(_.first_b.notnull() & (_.first_b < _.timestamp)).cast("float64"))
-    return x.group_by(["query", "product_id", "user_bought_product", "user_bought_brand"]).agg(
+    keys = ["query", "product_id", "user_bought_product", "user_bought_brand"]
+    rows = x.group_by(keys).agg(
         offers=_.count(), purchases=_.purchased.cast("int64").sum(),
         engagements=_.engaged.cast("int64").sum()).to_pandas()
+    # the engine returns groups in no fixed order, and LightGBM's fit depends on row order:
+    # sorted, the same data gives the same models and frontiers run after run
+    return rows.sort_values(keys).reset_index(drop=True)
 
 
 def build_model_data(store: Any, settings: Any, *, window_split: float = 0.5,

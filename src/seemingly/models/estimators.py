@@ -29,8 +29,8 @@ class _LightGBMModel:
     def __init__(
         self,
         *,
-        n_estimators: int = 200,
-        learning_rate: float = 0.05,
+        n_estimators: int = 100,
+        learning_rate: float = 0.1,
         num_leaves: int = 15,
         min_child_samples: int = 20,
         reg_lambda: float = 1.0,

@@ -106,7 +106,8 @@ def train_relevance(store: Any, settings: AnalysisSettings, out_dir: str | Path)
     cands = pd.concat([rel, feats], axis=1)
     tr, te = cands[cands["split"] == "train"], cands[cands["split"] == "test"]
     tr_queries = tr["query"].nunique()
-    model = RelevanceModel(n_estimators=m.n_estimators, seed=settings.seed).fit(
+    model = RelevanceModel(n_estimators=m.n_estimators, learning_rate=m.learning_rate,
+                           seed=settings.seed).fit(
         tr[FEATURES], tr["relevant"].to_numpy())
     score = model.predict(te[FEATURES]) if len(te) else np.zeros(0)
     metrics = _metrics(te.reset_index(drop=True), score, int(len(tr)), m.ndcg_k,

@@ -22,7 +22,8 @@ def run_tradeoff(store: Any, settings: Any, data: ModelData | None = None
     m = settings.models
     data = data or build_model_data(store, settings, window_split=m.window_split,
                                     test_fraction=m.test_fraction, seed=settings.seed)
-    trained = fit_models(data, params={"n_estimators": m.n_estimators}, seed=settings.seed)
+    trained = fit_models(data, params={"n_estimators": m.n_estimators,
+                                       "learning_rate": m.learning_rate}, seed=settings.seed)
     result = evaluate_tradeoff(
         data, trained, eval_folds=m.eval_folds, min_offers=settings.min_offers,
         normalization=m.normalization, step=m.weight_step, k=m.ndcg_k,

@@ -17,11 +17,12 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from seemingly.models.estimators import JointRanker
+from seemingly.models.estimators import JointRanker, OutcomeModel
 
 __all__ = ["aggregate_labels", "fit_joint_models"]
 
 Aggregation = Literal["linear", "stochastic"]
+Objective = Literal["lambdarank", "pointwise"]
 
 
 def aggregate_labels(frame: pd.DataFrame, weight: float, *, method: Aggregation = "linear",
@@ -60,13 +61,25 @@ def aggregate_labels(frame: pd.DataFrame, weight: float, *, method: Aggregation 
 
 def fit_joint_models(frame: pd.DataFrame, features: list[str], weights: np.ndarray, *,
                      method: Aggregation = "linear", replicates: int = 4, seed: int = 7,
-                     params: dict | None = None) -> dict[float, JointRanker]:
-    """One :class:`JointRanker` per weight on ``frame`` (features + relevant + outcome_label)."""
-    models: dict[float, JointRanker] = {}
+                     params: dict | None = None, objective: Objective = "lambdarank",
+                     ) -> dict[float, JointRanker | OutcomeModel]:
+    """One model per weight on ``frame`` (features + relevant + outcome_label).
+
+    ``objective="lambdarank"``: a :class:`JointRanker` on graded aggregated labels per query;
+    ``"pointwise"``: cross-entropy regression on the aggregated label in [0, 1] (an estimate
+    of its conditional mean, the Bayes score of the scalarised metric).
+    """
+    if objective not in ("lambdarank", "pointwise"):
+        raise ValueError(f"unknown joint objective {objective!r}; use 'lambdarank' or "
+                         "'pointwise'")
+    models: dict[float, JointRanker | OutcomeModel] = {}
     for i, w in enumerate(weights):
         agg = aggregate_labels(frame, float(w), method=method, replicates=replicates,
                                seed=seed + i)
-        model = JointRanker(seed=seed, **(params or {}))
-        models[float(w)] = model.fit(agg[features], agg["label"].to_numpy(),
-                                     group=agg["group"].to_numpy())
+        if objective == "pointwise":
+            models[float(w)] = OutcomeModel(seed=seed, **(params or {})).fit(
+                agg[features], agg["label"].to_numpy())
+        else:
+            models[float(w)] = JointRanker(seed=seed, **(params or {})).fit(
+                agg[features], agg["label"].to_numpy(), group=agg["group"].to_numpy())
     return models

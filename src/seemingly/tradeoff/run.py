@@ -28,7 +28,8 @@ from seemingly.tradeoff.metrics import (
 )
 from seemingly.tradeoff.pareto import dominance, pareto_mask
 
-__all__ = ["TradeoffResult", "evaluate_tradeoff"]
+__all__ = ["TradeoffResult", "evaluate_tradeoff", "split_scores", "SplitScores", "query_folds",
+           "fold_data"]
 
 FEATURES = list(FEATURE_NAMES)
 STACKED = ["relevance_score", "outcome_score", "relevance_norm", "outcome_norm"]
@@ -125,9 +126,25 @@ def _with_scores(frame: pd.DataFrame, rel: np.ndarray, out: np.ndarray,
     return f
 
 
-def _evaluate_split(data: ModelData, trained: TrainedModels, weights: np.ndarray,
-                    o: dict[str, Any]) -> dict[str, tuple[SweepResult, SweepResult]]:
-    """Fusion and joint metrics per weight and per test query of one train/test split."""
+@dataclass(frozen=True)
+class SplitScores:
+    """One objective on one train/test split: the held-out candidates, their candidate
+    matrix, the single models' raw scores and each joint model's scores (per aggregation,
+    then per weight), all as (queries x candidates) matrices of ``cm``."""
+
+    test: pd.DataFrame
+    cm: CandidateMatrix
+    relevance: np.ndarray
+    outcome: np.ndarray
+    joint: dict[str, dict[float, np.ndarray]]
+
+
+def split_scores(data: ModelData, trained: TrainedModels, weights: np.ndarray,
+                 o: dict[str, Any], aggregations: tuple[str, ...] | None = None
+                 ) -> dict[str, SplitScores]:
+    """Scores of the single models and of the joint models on the test split of ``data``
+    (``o``: the options dict of :func:`evaluate_tradeoff`; ``aggregations`` defaults to
+    ``o["aggregation"]``). Used by the evaluation and by bench/bench_joint_oracle.py."""
     oof = crossfit_scores(data, folds=o["folds"], seed=o["seed"]) if o["stack_scores"] else None
     res = {}
     for objective, count in OUTCOME_COLUMN.items():
@@ -141,8 +158,6 @@ def _evaluate_split(data: ModelData, trained: TrainedModels, weights: np.ndarray
         test = _with_scores(test, trained.models["relevance"].predict(test[FEATURES]),
                             trained.models[objective].predict(test[FEATURES]),
                             o["normalization"])
-        fusion = sweep(cm.scatter(test, "relevance_score"), cm.scatter(test, "outcome_score"),
-                       cm, weights=weights, normalization=o["normalization"], k=o["k"])
         names = FEATURES
         if oof is not None and o["label_prior"] > 0:
             # empirical-Bayes shrinkage of the noisy observed level towards the cross-fitted
@@ -157,11 +172,27 @@ def _evaluate_split(data: ModelData, trained: TrainedModels, weights: np.ndarray
                                  oof.loc[train["_row"], objective].to_numpy(),
                                  o["normalization"])
             names = FEATURES + STACKED
-        models = fit_joint_models(train, names, weights, method=o["aggregation"],
-                                  replicates=o["replicates"], seed=o["seed"],
-                                  params=o["joint_params"])
-        met = [ranking_metrics(cm.scatter(test.assign(s=m.predict(test[names])), "s"), cm,
-                               o["k"]) for m in models.values()]
+        joint = {}
+        for agg in aggregations or (o["aggregation"],):
+            models = fit_joint_models(train, names, weights, method=agg,  # type: ignore[arg-type]
+                                      replicates=o["replicates"], seed=o["seed"],
+                                      params=o["joint_params"],
+                                      objective=o.get("joint_objective", "lambdarank"))
+            joint[agg] = {w: cm.scatter(test.assign(s=m.predict(test[names])), "s")
+                          for w, m in models.items()}
+        res[objective] = SplitScores(test, cm, cm.scatter(test, "relevance_score"),
+                                     cm.scatter(test, "outcome_score"), joint)
+    return res
+
+
+def _evaluate_split(data: ModelData, trained: TrainedModels, weights: np.ndarray,
+                    o: dict[str, Any]) -> dict[str, tuple[SweepResult, SweepResult]]:
+    """Fusion and joint metrics per weight and per test query of one train/test split."""
+    res = {}
+    for objective, sc in split_scores(data, trained, weights, o).items():
+        fusion = sweep(sc.relevance, sc.outcome, sc.cm, weights=weights,
+                       normalization=o["normalization"], k=o["k"])
+        met = [ranking_metrics(s, sc.cm, o["k"]) for s in sc.joint[o["aggregation"]].values()]
         joint = SweepResult(weights, np.stack([m[0] for m in met]),
                             np.stack([m[1] for m in met]), np.stack([m[2] for m in met]),
                             o["k"])
@@ -176,7 +207,15 @@ def _concat(parts: list[SweepResult]) -> SweepResult:
                        np.concatenate([p.ndcg for p in parts], axis=1), parts[0].k)
 
 
-def _fold_data(data: ModelData, fold_of: pd.Series, f: int) -> ModelData:
+def query_folds(data: ModelData, eval_folds: int, seed: int = 7) -> pd.Series:
+    """Fold number per query (index) of the K-fold evaluation, the same for every caller."""
+    queries = np.array(sorted(data.candidates["query"].unique()))
+    rng = np.random.default_rng(seed + 1)
+    return pd.Series(rng.permutation(len(queries)) % eval_folds, index=queries)
+
+
+def fold_data(data: ModelData, fold_of: pd.Series, f: int) -> ModelData:
+    """``data`` with fold ``f``'s queries as the test split and the others as train."""
     def split(df: pd.DataFrame) -> pd.DataFrame:
         return df.assign(split=np.where(df["query"].map(fold_of) == f, "test", "train"))
     return replace(data, candidates=split(data.candidates), outcome_rows=split(data.outcome_rows))
@@ -189,7 +228,7 @@ def evaluate_tradeoff(data: ModelData, trained: TrainedModels | None = None, *,
                       label_prior: float = 0.0,
                       n_boot: int = 1000, reference: tuple[float, float] = (0.0, 0.0),
                       seed: int = 7, joint_params: dict[str, Any] | None = None,
-                      ) -> TradeoffResult:
+                      joint_objective: str = "lambdarank") -> TradeoffResult:
     """Sweep the fusion weight, train one joint ranker per weight, compare on held-out queries.
 
     Parameters
@@ -201,6 +240,8 @@ def evaluate_tradeoff(data: ModelData, trained: TrainedModels | None = None, *,
     label_prior : pseudo-offers shrinking the joint model's training levels towards the
         cross-fitted outcome prediction (0 = raw observed levels; needs stack_scores).
     folds : inner folds for those cross-fitted scores.
+    joint_objective : "lambdarank" (graded labels per query) or "pointwise" (cross-entropy
+        on the aggregated label); see :func:`seemingly.tradeoff.joint.fit_joint_models`.
     reference : hypervolume reference point (relevance@1, level@1).
     """
     if not 0 < step <= 1:
@@ -209,16 +250,14 @@ def evaluate_tradeoff(data: ModelData, trained: TrainedModels | None = None, *,
     o = {"min_offers": min_offers, "normalization": normalization, "k": k,
          "aggregation": aggregation, "replicates": replicates, "stack_scores": stack_scores,
          "folds": folds, "seed": seed, "joint_params": joint_params,
-         "label_prior": label_prior}
+         "label_prior": label_prior, "joint_objective": joint_objective}
     if eval_folds == 1:
         parts = [_evaluate_split(data, trained or fit_models(data, seed=seed), weights, o)]
     else:
-        queries = np.array(sorted(data.candidates["query"].unique()))
-        rng = np.random.default_rng(seed + 1)
-        fold_of = pd.Series(rng.permutation(len(queries)) % eval_folds, index=queries)
+        fold_of = query_folds(data, eval_folds, seed)
         parts = []
         for f in range(eval_folds):
-            d = _fold_data(data, fold_of, f)
+            d = fold_data(data, fold_of, f)
             parts.append(_evaluate_split(d, fit_models(d, seed=seed), weights, o))
     out = {}
     for objective in OUTCOME_COLUMN:
