@@ -78,6 +78,27 @@ def _catalog_table(cat: Catalog) -> pa.Table:
     )
 
 
+def build_world(cfg: WorldConfig, n_offers: int, rng: np.random.Generator
+                ) -> tuple[Catalog, tuple[np.ndarray, ...] | None, Pools]:
+    """The catalogue, real order history (retail world only) and query pools of a world:
+    the first random draws of :func:`simulate`, shared with the oracle that replays them."""
+    real_orders = None
+    if cfg.kind == "retail":
+        from seemingly.simulate.retail import load_retail_catalog
+
+        if cfg.catalog_path is None:
+            raise ValueError(
+                "the retail world needs a catalog: pass --catalog PATH "
+                "(a contract folder with products and optional orders)"
+            )
+        cat, real_orders = load_retail_catalog(Path(cfg.catalog_path), cfg, rng)
+    else:
+        cat = build_synthetic_catalog(cfg, rng)
+    q = cfg.queries
+    n_queries = int(min(max(n_offers // q.offers_per_query, q.min_queries), q.max_queries))
+    return cat, real_orders, build_pools(cfg, cat, n_queries, rng)
+
+
 def simulate(
     out_dir: str | Path,
     world: WorldConfig | str = "default",
@@ -127,21 +148,8 @@ def simulate(
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng([seed, 0])
 
-    real_orders = None
-    if cfg.kind == "retail":
-        from seemingly.simulate.retail import load_retail_catalog
-
-        if cfg.catalog_path is None:
-            raise ValueError(
-                "the retail world needs a catalog: pass --catalog PATH "
-                "(a contract folder with products and optional orders)"
-            )
-        cat, real_orders = load_retail_catalog(Path(cfg.catalog_path), cfg, rng)
-    else:
-        cat = build_synthetic_catalog(cfg, rng)
+    cat, real_orders, pools = build_world(cfg, n_offers, rng)
     q = cfg.queries
-    n_queries = int(min(max(n_offers // q.offers_per_query, q.min_queries), q.max_queries))
-    pools = build_pools(cfg, cat, n_queries, rng)
     k = cfg.policy.offers_per_request
     min_pool = q.relevant_per_query[0] + q.irrelevant_per_query[0]
     if k > min_pool:

@@ -30,9 +30,8 @@ import pandas as pd
 from scipy.stats import binom
 
 from seemingly.simulate.behaviour import _cell_probabilities
-from seemingly.simulate.catalog import build_synthetic_catalog
 from seemingly.simulate.config import WorldConfig, load_world
-from seemingly.simulate.queries import build_pools
+from seemingly.simulate.core import build_world
 
 __all__ = ["true_probabilities", "majority_probability"]
 
@@ -96,18 +95,7 @@ def true_probabilities(
     if catalog_path is not None:
         cfg = cfg.model_copy(update={"catalog_path": str(catalog_path)})
     rng = np.random.default_rng([seed, 0])
-    if cfg.kind == "retail":
-        from seemingly.simulate.retail import load_retail_catalog
-
-        if cfg.catalog_path is None:
-            raise ValueError("the retail world needs catalog_path (the folder it was "
-                             "simulated from)")
-        cat, _ = load_retail_catalog(Path(cfg.catalog_path), cfg, rng)
-    else:
-        cat = build_synthetic_catalog(cfg, rng)
-    q = cfg.queries
-    n_queries = int(min(max(n_offers // q.offers_per_query, q.min_queries), q.max_queries))
-    pools = build_pools(cfg, cat, n_queries, rng)
+    cat, _, pools = build_world(cfg, n_offers, rng)
     qi, slot, hard, n_ann = _annotation_draws(cfg, pools.kind, rng)
 
     a = cfg.annotation
