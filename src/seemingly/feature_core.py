@@ -385,9 +385,6 @@ def _token_features(X: np.ndarray, index: FeatureIndex, queries: list[str],
         qinfo.append((qt, qs, head[0][:4] if head else None,
                       frozenset(t for t in qt if any(ch.isdigit() for ch in t))))
     nan = np.nan
-    if len(qinfo) == 1:  # one candidate set (the service): loop over the few query words
-        _token_features_one_query(X, qinfo[0], entries)
-        return
     per_row = []
     for qi, e in zip(row_q.tolist(), entries, strict=True):
         qt, qs, head, qnum = qinfo[qi]
@@ -403,35 +400,6 @@ def _token_features(X: np.ndarray, index: FeatureIndex, queries: list[str],
             nan if bt is None else float(e[BRAND_SET] and bt <= qt),
             nan if pt is None else len(pt & qt) / max(len(pt), 1)))
     X[:, _TOKEN_COLS] = np.array(per_row, dtype=np.float64)
-
-
-def _token_features_one_query(X: np.ndarray, info: tuple[Any, ...],
-                              entries: list[tuple[Any, ...]]) -> None:
-    """:func:`_token_features` for rows of one query, word by word: a query has a few
-    words and a request a hundred candidates, so membership tests per query word beat a
-    set intersection per candidate. Same counts, same divisions, same floats."""
-    qt, qs, head, qnum = info
-    n = len(entries)
-
-    def count(words: frozenset[str], field: int) -> np.ndarray:
-        hits = np.zeros(n)
-        for w in words:
-            hits += np.fromiter((w in e[field] for e in entries), bool, n)
-        return hits
-
-    nan = np.nan
-    cols = X[:, _TOKEN_COLS]
-    cols[:, 0] = count(qt, TITLE_TOKENS) / len(qt) if qt else 0.0
-    cols[:, 1] = count(qs, TITLE_STEMS) / len(qs) if qs else 0.0
-    cols[:, 2] = (np.fromiter((head in e[TITLE_STEMS] for e in entries), bool, n)
-                  if head is not None else 0.0)
-    cols[:, 3] = count(qnum, TITLE_TOKENS) / len(qnum) if qnum else nan
-    cols[:, 4] = [e[TITLE_LENGTH] for e in entries]
-    cols[:, 5] = [nan if e[BRAND_TOKENS] is None else float(e[BRAND_SET] and e[BRAND_TOKENS] <= qt)
-                  for e in entries]
-    cols[:, 6] = [nan if e[TYPE_TOKENS] is None
-                  else len(e[TYPE_TOKENS] & qt) / max(len(e[TYPE_TOKENS]), 1) for e in entries]
-    X[:, _TOKEN_COLS] = cols
 
 
 def feature_matrix(c: Candidates, index: FeatureIndex) -> np.ndarray:
