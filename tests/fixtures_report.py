@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 XSS_TITLE = "<script>alert(1)</script>"
@@ -321,3 +325,36 @@ def without(results: dict[str, Any], *keys: str) -> dict[str, Any]:
 
 FIGURES_IN_SAMPLE = 1 + len(HYPOTHESES) + 1 + 2 + 3
 """overview + one per hypothesis + strategies + trade-off per outcome + importance per model."""
+
+
+@dataclass
+class PageLog:
+    """What a page did while a test looked at it."""
+
+    errors: list[str] = field(default_factory=list)  # console errors and uncaught exceptions
+    dialogs: list[str] = field(default_factory=list)  # alert()/confirm() messages
+    requests: list[str] = field(default_factory=list)  # every URL the page fetched
+
+
+@contextmanager
+def open_report(chromium: Path, report: Path) -> Iterator[tuple[Any, PageLog]]:
+    """A headless Chromium page on ``report``, waited until every figure is drawn, with a
+    log of its errors, dialogs and requests; the browser closes on exit."""
+    from playwright.sync_api import sync_playwright
+
+    from seemingly.report.screenshot import CHROMIUM_ARGS
+
+    log = PageLog()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("console", lambda m: log.errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: log.errors.append(str(e)))
+            page.on("dialog", lambda d: (log.dialogs.append(d.message), d.dismiss()))
+            page.on("request", lambda r: log.requests.append(r.url))
+            page.goto(report.as_uri())
+            page.wait_for_selector("body[data-rendered]", state="attached", timeout=60_000)
+            yield page, log
+        finally:
+            browser.close()

@@ -6,10 +6,17 @@ import json
 from pathlib import Path
 
 import pytest
-from fixtures_report import FIGURES_IN_SAMPLE, XSS_CATEGORY, XSS_QUERY, XSS_TITLE, sample_results
+from fixtures_report import (
+    FIGURES_IN_SAMPLE,
+    XSS_CATEGORY,
+    XSS_QUERY,
+    XSS_TITLE,
+    open_report,
+    sample_results,
+)
 
 from seemingly.report import render_report
-from seemingly.report.screenshot import CHROMIUM_ARGS, chromium_path
+from seemingly.report.screenshot import chromium_path
 
 pytestmark = pytest.mark.browser
 
@@ -24,54 +31,37 @@ def chromium() -> Path:
 
 
 def test_report_renders_in_chromium(tmp_path: Path, chromium: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
     (tmp_path / "results.json").write_text(json.dumps(sample_results()))
     report = render_report(tmp_path)
 
-    errors: list[str] = []
-    dialogs: list[str] = []
-    requests: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-            page.on("request", lambda r: requests.append(r.url))
-            page.goto(report.as_uri())
-            page.wait_for_selector("body[data-rendered]", state="attached", timeout=60_000)
+    with open_report(chromium, report) as (page, log):
+        containers = page.locator("[data-figure]")
+        assert containers.count() == FIGURES_IN_SAMPLE
+        assert page.locator("body").get_attribute("data-rendered") == str(FIGURES_IN_SAMPLE)
+        # Every container became a Plotly plot with its SVG drawn and at least one trace.
+        drawn = page.eval_on_selector_all(
+            "[data-figure]",
+            """els => els.map(e => e.classList.contains('js-plotly-plot')
+                                   && e.querySelectorAll('.main-svg').length > 0
+                                   && e.querySelectorAll('.trace').length > 0)""",
+        )
+        assert drawn == [True] * FIGURES_IN_SAMPLE
+        # Interval bands are drawn as filled paths in the popularity curve.
+        fills = page.locator("#h-popularity .js-fill").count()
+        assert fills >= 4
 
-            containers = page.locator("[data-figure]")
-            assert containers.count() == FIGURES_IN_SAMPLE
-            assert page.locator("body").get_attribute("data-rendered") == str(FIGURES_IN_SAMPLE)
-            # Every container became a Plotly plot with its SVG drawn and at least one trace.
-            drawn = page.eval_on_selector_all(
-                "[data-figure]",
-                """els => els.map(e => e.classList.contains('js-plotly-plot')
-                                       && e.querySelectorAll('.main-svg').length > 0
-                                       && e.querySelectorAll('.trace').length > 0)""",
-            )
-            assert drawn == [True] * FIGURES_IN_SAMPLE
-            # Interval bands are drawn as filled paths in the popularity curve.
-            fills = page.locator("#h-popularity .js-fill").count()
-            assert fills >= 4
+        body = page.inner_text("body")
+        for raw in (XSS_TITLE, XSS_QUERY, XSS_CATEGORY):
+            assert raw in body  # shown as text ...
+        assert page.locator("img").count() == 0  # ... and never parsed into elements
+        # The escaped category label is printed literally on the category chart's axis.
+        ticks = page.eval_on_selector_all(
+            "#h-category .xtick text", "els => els.map(e => e.textContent)"
+        )
+        assert XSS_CATEGORY in ticks
+        page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
 
-            body = page.inner_text("body")
-            for raw in (XSS_TITLE, XSS_QUERY, XSS_CATEGORY):
-                assert raw in body  # shown as text ...
-            assert page.locator("img").count() == 0  # ... and never parsed into elements
-            # The escaped category label is printed literally on the category chart's axis.
-            ticks = page.eval_on_selector_all(
-                "#h-category .xtick text", "els => els.map(e => e.textContent)"
-            )
-            assert XSS_CATEGORY in ticks
-            page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
-        finally:
-            browser.close()
-
-    assert errors == []
-    assert dialogs == []
-    assert all(u.startswith(("file:", "data:", "blob:")) for u in requests), requests
+    assert log.errors == []
+    assert log.dialogs == []
+    assert all(u.startswith(("file:", "data:", "blob:")) for u in log.requests), log.requests
     assert (tmp_path / "report.png").stat().st_size > 50_000

@@ -63,35 +63,24 @@ def test_same_inputs_and_seed_give_the_same_numbers(runs: tuple[Path, Path]) -> 
 
 @pytest.mark.browser
 def test_study_report_renders_in_chromium(runs: tuple[Path, Path], tmp_path: Path) -> None:
-    from seemingly.report.screenshot import CHROMIUM_ARGS, chromium_path
+    from fixtures_report import open_report
+
+    from seemingly.report.screenshot import chromium_path
 
     chromium = chromium_path()
     if chromium is None:
         pytest.skip("no Chromium at /usr/bin/chromium (scripts/install-system-deps.sh installs it)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    report = runs[0] / "report.html"
-    errors: list[str] = []
-    dialogs: list[str] = []
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-            page.goto(report.as_uri())
-            page.wait_for_selector("body[data-rendered]", state="attached", timeout=60_000)
-            n = page.locator("[data-figure]").count()
-            assert n >= 10  # headline, 7 hypotheses, strategies, trade-off, importances
-            drawn = page.eval_on_selector_all(
-                "[data-figure]",
-                "els => els.map(e => e.classList.contains('js-plotly-plot')"
-                " && e.querySelectorAll('.main-svg').length > 0)",
-            )
-            assert drawn == [True] * n
-            assert XSS in page.inner_text("#examples")  # shown as text, never run
-            page.screenshot(path=str(tmp_path / "study.png"), full_page=True)
-        finally:
-            browser.close()
-    assert errors == [] and dialogs == []
+    pytest.importorskip("playwright.sync_api")
+    with open_report(chromium, runs[0] / "report.html") as (page, log):
+        n = page.locator("[data-figure]").count()
+        assert n >= 10  # headline, 7 hypotheses, strategies, trade-off, importances
+        drawn = page.eval_on_selector_all(
+            "[data-figure]",
+            "els => els.map(e => e.classList.contains('js-plotly-plot')"
+            " && e.querySelectorAll('.main-svg').length > 0)",
+        )
+        assert drawn == [True] * n
+        assert XSS in page.inner_text("#examples")  # shown as text, never run
+        page.screenshot(path=str(tmp_path / "study.png"), full_page=True)
+    assert log.errors == [] and log.dialogs == []
     assert (tmp_path / "study.png").stat().st_size > 50_000

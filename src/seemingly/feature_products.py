@@ -68,7 +68,7 @@ class ProductEntries:
         keys = list(zip(product_id, title, category, brand, product_type, strict=True))
         # both stores at once, always in this order: a row number is only good while its
         # store is not reset by a concurrent caller
-        with words._lock, chars._lock:
+        with words.lock, chars.lock:
             if (words.generation, chars.generation) != self._generation:
                 self._entries.clear()
             get = self._entries.get

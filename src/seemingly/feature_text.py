@@ -132,6 +132,11 @@ class TextSpace:
             return self.take(self.rows(texts))
 
     @property
+    def lock(self) -> threading.Lock:
+        """Held while the store changes; hold it to keep row numbers valid across calls."""
+        return self._lock
+
+    @property
     def generation(self) -> int:
         """Bumped whenever the store starts afresh: row numbers from before are void."""
         return self._generation
