@@ -1,4 +1,4 @@
-"""The computation behind :func:`seemingly.features.compute_features`, numpy-only per call.
+"""The computation behind :func:`seemingly.features.compute_features`.
 
 Offline training / evaluation and the service go through :func:`feature_matrix`; only the way
 candidates arrive differs (a DataFrame, or the request's dicts), and both adapters produce the
@@ -7,7 +7,8 @@ once in a :class:`FeatureIndex` (built from a snapshot): product statistics as a
 product_id -> row dict, co-purchase lift as a dict of dicts, purchase histories as sets per
 user, and a bounded cache of analysed texts (sparse TF-IDF rows as sorted index / value
 arrays). Sparse dot products between candidates and their query, or between a candidate and
-its anchors, are matched on ``row * vocabulary_size + term`` keys with ``searchsorted``.
+its anchors, are compiled merge-joins over those arrays (:mod:`seemingly.feature_kernels`);
+the rest is numpy.
 
 Values are bit for bit those of the pandas / scikit-learn implementation this replaced
 (tests/test_features_equivalence.py checks exact equality on many random candidate sets,
@@ -26,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from seemingly.feature_kernels import anchor_similarity, query_match
 from seemingly.feature_products import (
     BRAND_SET,
     BRAND_TOKENS,
@@ -40,16 +42,7 @@ from seemingly.feature_products import (
     ProductBatch,
     ProductEntries,
 )
-from seemingly.feature_text import (
-    TEXT_CACHE,
-    Stacked,
-    TextSpace,
-    is_na,
-    match,
-    query_dot,
-    row_sums,
-    tokens,
-)
+from seemingly.feature_text import TEXT_CACHE, TextSpace, is_na, tokens
 
 __all__ = ["Candidates", "FeatureIndex", "feature_matrix"]
 
@@ -149,6 +142,10 @@ class FeatureIndex:
         pids = list(self.catalog_row)[:n]
         self.products.batch(pids, *(cols.get(c, none)[:n] for c in
                                     ("title", "category", "brand", "product_type")))
+        # and load (or, first time after an install, compile) the feature kernels
+        title = cols.get("title", ["warm up"])[0] if n else "warm up"
+        feature_matrix(Candidates.from_records(str(title), [
+            {"product_id": "warm-up a", "title": title}, {"product_id": "warm-up b"}]), self)
 
 
 @dataclass
@@ -279,9 +276,9 @@ def _group_median(g: np.ndarray, sizes: np.ndarray, starts: np.ndarray,
     return med[g]
 
 
-def _relations(X: np.ndarray, index: FeatureIndex, text: Stacked, score: np.ndarray,
-               g: np.ndarray, sizes: np.ndarray, starts: np.ndarray, pids: list[str],
-               has: np.ndarray) -> None:
+def _relations(X: np.ndarray, prod: ProductBatch, score: np.ndarray, g: np.ndarray,
+               sizes: np.ndarray, starts: np.ndarray, lift: dict[str, dict[str, float]],
+               pids: list[str], has: np.ndarray) -> None:
     """Relation of each candidate to the other candidates of its set: mean semantic
     similarity and best co-purchase lift with its anchors (stand-ins for the relevant
     products, which are unknown at ranking time), best lift with any other candidate."""
@@ -298,32 +295,16 @@ def _relations(X: np.ndarray, index: FeatureIndex, text: Stacked, score: np.ndar
     cand = top[g]
     keep = (cand >= 0) & (cand != np.arange(n)[:, None])
     keep &= np.cumsum(keep, axis=1) <= TOP_ANCHORS
-    # the anchors of a row in row order: the order the mean below adds them in
+    # the anchors of a row in row order: the order the mean adds them in
     cand = np.sort(np.where(keep, cand, n), axis=1)
     keep = cand < n
     pi, pk = np.nonzero(keep)
     pa = cand[pi, pk]
-    size = index.words.size
-    pos_a, wa = text.gather(pi)
-    pos_b, wb = text.gather(pa)
-    hit, pos = match(wb * size + text.idx[pos_b], wa * size + text.idx[pos_a])
-    sims = row_sums(wa[hit], text.tfidf[pos_a[hit]] * text.tfidf[pos_b[pos[hit]]], len(pi))
-    # mean over the anchors (in row order) with Kahan summation, as pandas' groupby mean
-    cnt = np.bincount(pi, minlength=n)
-    slot = np.arange(len(pi)) - (np.cumsum(cnt) - cnt)[pi]
-    sim = np.zeros((n, TOP_ANCHORS))
-    sim[pi, slot] = sims
-    total, comp = np.zeros(n), np.zeros(n)
-    for j in range(TOP_ANCHORS):
-        m = cnt > j
-        y = sim[m, j] - comp[m]
-        t = total[m] + y
-        comp[m] = (t - total[m]) - y
-        total[m] = t
-    X[:, _COL["semantic_relation"]] = np.where(cnt > 0, total / np.maximum(cnt, 1), 0.0)
+    w = prod.words
+    X[:, _COL["semantic_relation"]] = anchor_similarity(w.indptr, w.idx, w.val, prod.text_rows,
+                                                        pi, pa)
     anchor = np.zeros(n)
     best = np.zeros(n)
-    lift = index.lift
     if has.any():  # few candidates have co-purchase partners at all
         sel = has[pi]
         for i, a in zip(pi[sel].tolist(), pa[sel].tolist(), strict=True):
@@ -412,27 +393,25 @@ def feature_matrix(c: Candidates, index: FeatureIndex) -> np.ndarray:
     col = c.columns
     none = [None] * n
     brands = col["brand"] if col["brand"] is not None else none
-    prod: ProductBatch = index.products.batch(
-        c.product_id, col["title"] or none, col["category"] or none, brands,
-        col["product_type"] or none)
     qid: dict[str, int] = {}
     row_q = np.fromiter((qid.setdefault(q, len(qid)) for q in c.query), np.int64, n)
     queries = list(qid)
-    words, chars = index.words, index.chars
+    prod: ProductBatch = index.products.batch(
+        c.product_id, col["title"] or none, col["category"] or none, brands,
+        col["product_type"] or none, queries)
+    words = index.words
     X[:, _COL["query_length"]] = np.array([len(q.split()) for q in queries], float)[row_q]
 
-    # --- text match: BM25 (Lucene variant, as bm25s method="lucene"), cosines
-    tw = prod.titles
-    qw = words.stack(queries)
-    dl = np.bincount(tw.row, weights=tw.counts, minlength=n)
-    norm = BM25_K1 * (1 - BM25_B + BM25_B * dl / words.avgdl)
-    tf = tw.counts
-    sat = tf / (tf + norm[tw.row])  # Lucene's form: no (k1 + 1) factor, same ranking
-    # a repeated query word counts once: only whether the term is in the query matters
-    bm25 = query_dot(qw, tw, row_q, words.size, sat * words.idf[tw.idx], n)
+    # --- text match: BM25 (Lucene variant, as bm25s method="lucene": no (k1 + 1) factor,
+    # same ranking; a repeated query word counts once), cosines of the TF-IDF rows
+    w, ch = prod.words, prod.chars
+    bm25, X[:, _COL["tfidf_cosine"]] = query_match(
+        w.indptr, w.idx, w.cnt, w.val, prod.title_rows, prod.query_rows[row_q], words.idf,
+        words.avgdl, BM25_K1, BM25_B, True)
     X[:, _COL["bm25"]] = bm25
-    X[:, _COL["tfidf_cosine"]] = query_dot(qw, tw, row_q, words.size, None, n)
-    char_cos = query_dot(chars.stack(queries), prod.title_chars, row_q, chars.size, None, n)
+    _, char_cos = query_match(ch.indptr, ch.idx, ch.cnt, ch.val, prod.title_char_rows,
+                              prod.query_char_rows[row_q], index.chars.idf, 1.0, 0.0, 0.0,
+                              False)
     X[:, _COL["char_cosine"]] = char_cos
 
     # --- token overlap, category, brand and type
@@ -447,7 +426,7 @@ def feature_matrix(c: Candidates, index: FeatureIndex) -> np.ndarray:
     # how far behind the best text match of its set a candidate is (0 for the best)
     X[:, _COL["text_gap"]] = score - best
     pids = prod.column(PRODUCT_ID)
-    _relations(X, index, prod.texts, score, g, sizes, starts, pids,
+    _relations(X, prod, score, g, sizes, starts, index.lift, pids,
                np.array(prod.column(HAS_LIFT), bool))
 
     # --- price and product statistics

@@ -16,7 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from seemingly.feature_text import Stacked, TextSpace, text_of
+import numpy as np
+
+from seemingly.feature_text import Store, TextSpace, text_of
 
 __all__ = ["ProductEntries", "ProductBatch"]
 
@@ -34,17 +36,23 @@ def product_text(title: str, product_type: Any, brand: Any) -> str:
 
 @dataclass(frozen=True)
 class ProductBatch:
-    """The cached parts of a batch of candidate rows, in row order.
+    """The cached parts of a batch of candidate rows, in row order, and the queries' rows.
 
     ``entries`` are the per-row tuples (fields named by this module's position constants);
-    ``titles`` / ``title_chars`` / ``texts`` the title's word and character rows and the
-    descriptive text's word rows.
+    ``title_rows`` / ``text_rows`` the word-store rows of each title and descriptive text,
+    ``title_char_rows`` the character-store rows of each title, ``query_rows`` /
+    ``query_char_rows`` the two stores' rows of each query; all index ``words`` / ``chars``,
+    the stores' arrays as they were when the rows were handed out.
     """
 
     entries: list[tuple[Any, ...]]
-    titles: Stacked
-    title_chars: Stacked
-    texts: Stacked
+    title_rows: np.ndarray
+    title_char_rows: np.ndarray
+    text_rows: np.ndarray
+    query_rows: np.ndarray
+    query_char_rows: np.ndarray
+    words: Store
+    chars: Store
 
     def column(self, field: int) -> list[Any]:
         return [e[field] for e in self.entries]
@@ -62,8 +70,10 @@ class ProductEntries:
         self._generation = (words.generation, chars.generation)
 
     def batch(self, product_id: Sequence[Any], title: Sequence[Any], category: Sequence[Any],
-              brand: Sequence[Any], product_type: Sequence[Any]) -> ProductBatch:
-        """Entries and text rows of the candidate rows given column by column."""
+              brand: Sequence[Any], product_type: Sequence[Any],
+              queries: Sequence[str] = ()) -> ProductBatch:
+        """Entries and text rows of the candidate rows given column by column, and the rows
+        of ``queries`` (analysed now if new) from the same stores."""
         words, chars = self.words, self.chars
         keys = list(zip(product_id, title, category, brand, product_type, strict=True))
         # both stores at once, always in this order: a row number is only good while its
@@ -73,23 +83,27 @@ class ProductEntries:
                 self._entries.clear()
             get = self._entries.get
             got = [get(k) for k in keys]
-            if None in got:
-                new = list(dict.fromkeys(k for k, e in zip(keys, got, strict=True) if e is None))
-                before = (words.generation, chars.generation)
-                words.make_room(2 * len(new))  # a title and a descriptive text each
-                chars.make_room(len(new))
-                if (words.generation, chars.generation) != before:
-                    # a store started afresh: every entry's rows are void, this batch's too
-                    words.clear()
-                    chars.clear()
-                    self._entries.clear()
-                    new = list(dict.fromkeys(keys))
-                self._generation = (words.generation, chars.generation)
+            before = (words.generation, chars.generation)
+            new = list(dict.fromkeys(k for k, e in zip(keys, got, strict=True) if e is None))
+            words.make_room(2 * len(new) + len(queries))  # a title and a descriptive text each
+            chars.make_room(len(new) + len(queries))
+            if (words.generation, chars.generation) != before:
+                # a store started afresh: every entry's rows are void, this batch's too
+                words.clear()
+                chars.clear()
+                self._entries.clear()
+                new = list(dict.fromkeys(keys))
+            self._generation = (words.generation, chars.generation)
+            if new:
                 self._entries.update(zip(new, self._build(new), strict=True))
                 got = [self._entries[k] for k in keys]
-            rows = list(zip(*got, strict=True))
-            return ProductBatch(got, words.take(rows[WORD_ROW]),  # type: ignore[arg-type]
-                                chars.take(rows[CHAR_ROW]), words.take(rows[TEXT_ROW]))
+            rows = list(zip(*got, strict=True)) or [()] * PRODUCT_ID
+            return ProductBatch(got, np.array(rows[WORD_ROW], np.int64),  # type: ignore[arg-type]
+                                np.array(rows[CHAR_ROW], np.int64),
+                                np.array(rows[TEXT_ROW], np.int64),
+                                np.array(words.rows(queries), np.int64),
+                                np.array(chars.rows(queries), np.int64),
+                                words.view(), chars.view())
 
     def _build(self, keys: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         titles = [text_of(k[1]) for k in keys]

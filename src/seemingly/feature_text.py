@@ -1,8 +1,8 @@
 """Analysed texts for the ranking-time features: term ids, counts and TF-IDF rows kept in a
-growing CSR-like store, and sparse dot products of candidate rows with their query.
+growing CSR-like store that :mod:`seemingly.feature_kernels` reads in place.
 
-Every sum runs in the order of the scipy / scikit-learn code the features were first written
-with (see :mod:`seemingly.feature_core`), so the floats are identical.
+The TF-IDF norm is summed in scikit-learn's order, so the values are bit for bit those of the
+scikit-learn code the features were first written with (see :mod:`seemingly.feature_core`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["TextSpace", "query_dot"]
+__all__ = ["Store", "TextSpace", "text_of", "tokens"]
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 TEXT_CACHE = 1 << 16  # analysed texts kept per space (~2 KB each)
@@ -55,9 +55,9 @@ class TextSpace:
     L2-normalised TF-IDF values.
 
     Analysed texts are kept as one growing CSR-like store (a text -> row dict plus flat
-    arrays), so stacking a batch of known texts is a handful of numpy calls however many
-    rows it has. At :data:`TEXT_CACHE` texts the store starts afresh (it only caches pure
-    functions of the text, so this changes no value).
+    arrays, see :meth:`view`), so a known text costs one dictionary look-up. At
+    :data:`TEXT_CACHE` texts the store starts afresh (it only caches pure functions of the
+    text, so this changes no value).
     """
 
     def __init__(self, vocabulary: dict[str, int], idf: np.ndarray, avgdl: float,
@@ -124,13 +124,6 @@ class TextSpace:
             self._val[e0:e1] = np.concatenate([v[2] for v in vecs])
         self._row.update(zip(new, range(n0, n1), strict=True))
 
-    def stack(self, texts: Sequence[str]) -> Stacked:
-        """The rows of ``texts``, in order, analysing the ones not seen before."""
-        with self._lock:
-            if len(self._row) + len(texts) > TEXT_CACHE:
-                self._reset()
-            return self.take(self.rows(texts))
-
     @property
     def lock(self) -> threading.Lock:
         """Held while the store changes; hold it to keep row numbers valid across calls."""
@@ -162,75 +155,19 @@ class TextSpace:
             rows = [self._row[t] for t in texts]
         return rows  # type: ignore[return-value]
 
-    def take(self, rows: Sequence[int] | np.ndarray) -> Stacked:
-        """The stored rows ``rows`` as a :class:`Stacked` copy."""
-        return Stacked.take(self._indptr, self._idx, self._cnt, self._val,
-                            np.asarray(rows, np.int64))
+    def view(self) -> Store:
+        """The store's arrays as they are now. Rows handed out so far stay valid in them
+        whatever happens to the store later: it only appends past its end, and growing or
+        starting afresh allocates new arrays."""
+        return Store(self._indptr, self._idx, self._cnt, self._val)
 
 
 @dataclass(frozen=True)
-class Stacked:
-    """Sparse rows as flat arrays: row of each entry, term id, values (as CSR without scipy)."""
+class Store:
+    """A TextSpace's CSR arrays: row r's sorted term ids are ``idx[indptr[r]:indptr[r + 1]]``
+    with their counts ``cnt`` and unit-length TF-IDF values ``val``."""
 
-    row: np.ndarray
-    idx: np.ndarray
-    counts: np.ndarray
-    tfidf: np.ndarray
     indptr: np.ndarray
-
-    @classmethod
-    def take(cls, indptr: np.ndarray, idx: np.ndarray, cnt: np.ndarray, val: np.ndarray,
-             rows: np.ndarray) -> Stacked:
-        """Copy ``rows`` of a CSR store (as a new CSR of ``len(rows)`` rows)."""
-        pos, which, lens = ragged(indptr, rows)
-        out = np.zeros(len(rows) + 1, np.int64)
-        np.cumsum(lens, out=out[1:])
-        return cls(which, idx[pos], cnt[pos], val[pos], out)
-
-    def keys(self, size: int, owner: np.ndarray | None = None) -> np.ndarray:
-        """Keys ``(owner of the row) * size + term``, sorted when owners ascend with the rows;
-        owner defaults to the row."""
-        rows = self.row if owner is None else owner[self.row]
-        return rows * size + self.idx
-
-    def gather(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Positions of the entries of ``rows`` (in that order) and which of ``rows`` each is."""
-        pos, which, _ = ragged(self.indptr, rows)
-        return pos, which
-
-
-def ragged(indptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Entry positions of CSR ``rows`` in order, the index into ``rows`` of each, lengths."""
-    starts = indptr[rows]
-    lens = indptr[rows + 1] - starts
-    which = np.repeat(np.arange(len(rows)), lens)
-    first = np.cumsum(lens) - lens
-    return np.repeat(starts - first, lens) + np.arange(len(which)), which, lens
-
-
-def match(keys: np.ndarray, needles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Which needles occur in the sorted ``keys``, and where."""
-    if not len(keys) or not len(needles):
-        return np.zeros(len(needles), bool), np.zeros(len(needles), np.int64)
-    pos = np.minimum(np.searchsorted(keys, needles), len(keys) - 1)
-    return keys[pos] == needles, pos
-
-
-def row_sums(row: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    """Sums of ``values`` per (ascending) ``row``, 0 for rows without any. np.add.reduceat
-    over each row's terms in ascending term order: the summation scipy's row sums of a
-    sparse product use, so the floats are identical, not merely close."""
-    out = np.zeros(n)
-    if len(values):
-        starts = np.concatenate(([0], np.flatnonzero(row[1:] != row[:-1]) + 1))
-        out[row[starts]] = np.add.reduceat(values, starts)
-    return out
-
-
-def query_dot(q: Stacked, t: Stacked, row_q: np.ndarray, size: int,
-               weights: np.ndarray | None, n: int) -> np.ndarray:
-    """Per row, sum over the terms shared with its query of ``weights`` (default: the
-    product of the two TF-IDF values, i.e. the cosine of unit vectors)."""
-    hit, pos = match(q.keys(size), t.keys(size, row_q))
-    w = t.tfidf[hit] * q.tfidf[pos[hit]] if weights is None else weights[hit]
-    return row_sums(t.row[hit], w, n)
+    idx: np.ndarray
+    cnt: np.ndarray
+    val: np.ndarray
