@@ -17,6 +17,7 @@ from seemingly.feature_core import Candidates, feature_matrix
 from seemingly.features import FEATURE_NAMES, FeatureSnapshot
 from seemingly.models.artifacts import read_manifest
 from seemingly.models.estimators import OutcomeModel, RelevanceModel
+from seemingly.models.trees import CompiledTrees, compile_booster
 from seemingly.tradeoff.metrics import normalize_scores
 
 __all__ = ["Ranker", "RankResult", "RankedCandidate"]
@@ -87,17 +88,30 @@ def _item(product_id: str, rank: int, relevance: float, outcome: float, fused: f
     return item
 
 
-def _predict(model: Any, X: np.ndarray) -> np.ndarray:
+def _predict(model: Any, X: np.ndarray, compiled: CompiledTrees | None = None) -> np.ndarray:
     """The model's scores of the feature matrix ``X`` (columns :data:`FEATURE_NAMES`).
 
-    LightGBM directly on the float64 array: the same numbers the model's ``predict`` gives
+    The compiled trees when there are (the same numbers, see :mod:`seemingly.models.trees`),
+    else LightGBM directly on the float64 array: the numbers the model's ``predict`` gives
     for a DataFrame of it (Ranker.load checked the feature names), without the per-call
     DataFrame conversion. One thread: a request is small, and the service runs many.
     """
+    if compiled is not None:
+        return compiled.predict(X)
     booster = getattr(model, "booster_", None)
     if booster is None:  # not one of ours (e.g. a test double): use its public predict
         return np.asarray(model.predict(pd.DataFrame(X, columns=list(FEATURE_NAMES))), float)
     return np.asarray(booster.predict(X, num_threads=1), dtype=float)
+
+
+def _compile(model: Any) -> CompiledTrees | None:
+    booster = getattr(model, "booster_", None)
+    if booster is None:
+        return None
+    compiled = compile_booster(booster.model_to_string())
+    if compiled is not None:  # load (or compile, once per install) the kernel now
+        compiled.predict(np.zeros((1, compiled.num_features)))
+    return compiled
 
 
 class Ranker:
@@ -116,6 +130,7 @@ class Ranker:
         self.snapshot = snapshot
         self.manifest = manifest
         self.normalization = manifest.get("normalization", "min-max")
+        self._compiled = {name: _compile(m) for name, m in self.models.items()}
 
     @classmethod
     def load(cls, directory: str | Path) -> Ranker:
@@ -166,8 +181,8 @@ class Ranker:
         records = candidates if isinstance(candidates, list) else list(candidates)
         cands = Candidates.from_records(q, records, user_id)  # reads, never changes, them
         X = feature_matrix(cands, self.snapshot.index)
-        rel = _predict(self.models["relevance"], X)
-        out = _predict(self.models[objective], X)
+        rel = _predict(self.models["relevance"], X, self._compiled["relevance"])
+        out = _predict(self.models[objective], X, self._compiled[objective])
         # both score rows in one call: every normalisation works row by row
         nr, no = normalize_scores(np.vstack([rel, out]), np.ones((2, len(records)), bool),
                                   self.normalization)
