@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from seemingly.feature_kernels import anchor_similarity, query_match, segment_sum
+from seemingly.feature_kernels import anchor_similarity, query_match, segment_sum, token_overlaps
 
 
 @pytest.mark.parametrize("n", [0, 1, 2, 7, 8, 9, 15, 16, 17, 127, 128, 129, 130, 255, 256,
@@ -60,3 +60,26 @@ def test_anchor_similarity_averages_over_each_rows_anchors() -> None:
     assert sim[0] == pytest.approx((0.6 + 0.0) / 2)
     assert sim[1] == pytest.approx(0.6)
     assert sim[2] == 0.0
+
+
+def test_token_overlaps_by_hand() -> None:
+    from seemingly.feature_kernels import HEADER
+
+    # ids: 1 "lego", 2 "car", 3 "red", 4 "lego" stem "lego", 5 "2024"
+    # row 0: title {lego, car, 2024} (4 words), stems {lego, car, 2024}, brand {lego},
+    #        no type; row 1: title {red}, stems {red}, no brand, type {car, red}
+    row0 = [3, 3, 1, -1, 1, 4, 1, 2, 5, 1, 2, 5, 1]
+    row1 = [1, 1, -1, 2, 0, 1, 3, 3, 2, 3]
+    assert len(row0) == HEADER + 3 + 3 + 1 and len(row1) == HEADER + 1 + 1 + 2
+    packed = np.array(row0 + row1, np.int64)
+    offsets = np.array([0, len(row0)], np.int64)
+    # query "lego car 2025": tokens lego, car known, 2025 unknown; stems lego, car, 2025
+    # (2025's unknown); numbers: 2025 (unknown); head stem "2025" (unknown)
+    q_ptr = np.array([0, 2, 4, 4], np.int64)
+    q_ids = np.array([1, 2, 1, 2], np.int64)
+    q_counts = np.array([[3, 3, 1]], np.int64)
+    out = token_overlaps(packed, offsets, np.zeros(2, np.int64), q_ptr, q_ids, q_counts,
+                         np.array([-1], np.int64))
+    nan = np.nan
+    np.testing.assert_array_equal(out[0], [2 / 3, 2 / 3, 0.0, 0.0, 4.0, 1.0, nan])
+    np.testing.assert_array_equal(out[1], [0.0, 0.0, 0.0, 0.0, 1.0, nan, 1 / 2])

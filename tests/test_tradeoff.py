@@ -46,6 +46,18 @@ def test_normalize_by_hand() -> None:
         normalize_scores(s, mask, "softmax")  # type: ignore[arg-type]
 
 
+def test_min_max_of_full_rows_equals_the_masked_computation() -> None:
+    rng = np.random.default_rng(3)
+    s = rng.normal(size=(50, 7)) * 10.0 ** rng.integers(-5, 5, size=(50, 1))
+    s[3] = 2.0  # a constant row
+    full = np.ones(s.shape, bool)
+    # the same rows with a padding column, which takes the general path
+    padded = normalize_scores(np.c_[s, np.zeros(50)], np.c_[full, np.zeros(50, bool)])
+    np.testing.assert_array_equal(normalize_scores(s, full), padded[:, :7])
+    np.testing.assert_array_equal(normalize_scores(np.array([[1.0, 3.0, 2.0]]),
+                                                   np.ones((1, 3), bool)), [[0.0, 1.0, 0.5]])
+
+
 def test_metrics_by_hand() -> None:
     df = pd.DataFrame({"query": ["a", "a", "a", "b", "b"], "product_id": list("xyzxy"),
                        "relevant": [0.0, 1.0, 1.0, 1.0, 0.0],

@@ -27,18 +27,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from seemingly.feature_kernels import anchor_similarity, query_match
+from seemingly.feature_kernels import anchor_similarity, query_match, token_overlaps
 from seemingly.feature_products import (
-    BRAND_SET,
-    BRAND_TOKENS,
     CATEGORY,
     HAS_LIFT,
     PRODUCT_ID,
     STATS_ROW,
-    TITLE_LENGTH,
-    TITLE_STEMS,
-    TITLE_TOKENS,
-    TYPE_TOKENS,
     ProductBatch,
     ProductEntries,
 )
@@ -355,34 +349,6 @@ def _history(X: np.ndarray, c: Candidates, index: FeatureIndex, pids: list[str],
     X[:, ub] = brand
 
 
-def _token_features(X: np.ndarray, index: FeatureIndex, queries: list[str],
-                    row_q: np.ndarray, entries: list[tuple[Any, ...]]) -> None:
-    """Set overlaps of query and title / brand / type tokens (a plain loop: with cached
-    token sets it beats any numpy formulation at a hundred rows)."""
-    qinfo = []
-    for q in queries:
-        qt, qs, _ = index.token_info(q)
-        head = tokens(q)[-1:]  # the last query word is usually the head noun
-        qinfo.append((qt, qs, head[0][:4] if head else None,
-                      frozenset(t for t in qt if any(ch.isdigit() for ch in t))))
-    nan = np.nan
-    per_row = []
-    for qi, e in zip(row_q.tolist(), entries, strict=True):
-        qt, qs, head, qnum = qinfo[qi]
-        tt, ts, bt, pt = e[TITLE_TOKENS], e[TITLE_STEMS], e[BRAND_TOKENS], e[TYPE_TOKENS]
-        per_row.append((
-            len(qt & tt) / len(qt) if qt else 0.0,
-            # crude stems (first 4 characters) catch plurals ("brackets" ~ "bracket")
-            len(qs & ts) / len(qs) if qs else 0.0,
-            float(head is not None and head in ts),
-            # sizes and model numbers must match exactly when the query names one
-            len(qnum & tt) / len(qnum) if qnum else nan,
-            e[TITLE_LENGTH],
-            nan if bt is None else float(e[BRAND_SET] and bt <= qt),
-            nan if pt is None else len(pt & qt) / max(len(pt), 1)))
-    X[:, _TOKEN_COLS] = np.array(per_row, dtype=np.float64)
-
-
 def feature_matrix(c: Candidates, index: FeatureIndex) -> np.ndarray:
     """Features of the candidate rows, shaped (rows, len(FEATURE_NAMES)), float64."""
     n = len(c.product_id)
@@ -393,9 +359,12 @@ def feature_matrix(c: Candidates, index: FeatureIndex) -> np.ndarray:
     col = c.columns
     none = [None] * n
     brands = col["brand"] if col["brand"] is not None else none
-    qid: dict[str, int] = {}
-    row_q = np.fromiter((qid.setdefault(q, len(qid)) for q in c.query), np.int64, n)
-    queries = list(qid)
+    if c.query.count(c.query[0]) == n:  # one query (the service): no look-ups
+        row_q, queries = np.zeros(n, np.int64), [c.query[0]]
+    else:
+        qid: dict[str, int] = {}
+        row_q = np.fromiter((qid.setdefault(q, len(qid)) for q in c.query), np.int64, n)
+        queries = list(qid)
     prod: ProductBatch = index.products.batch(
         c.product_id, col["title"] or none, col["category"] or none, brands,
         col["product_type"] or none, queries)
@@ -415,7 +384,8 @@ def feature_matrix(c: Candidates, index: FeatureIndex) -> np.ndarray:
     X[:, _COL["char_cosine"]] = char_cos
 
     # --- token overlap, category, brand and type
-    _token_features(X, index, queries, row_q, prod.entries)
+    X[:, _TOKEN_COLS] = token_overlaps(prod.tokens, prod.token_offsets, row_q,
+                                       *prod.query_tokens)
     X[:, _COL["category"]] = prod.column(CATEGORY)
 
     # --- position of the text match within the candidate set

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["query_match", "anchor_similarity", "segment_sum"]
+__all__ = ["query_match", "anchor_similarity", "segment_sum", "token_overlaps"]
 
 _BLOCK = 128  # numpy's PW_BLOCKSIZE
 
@@ -188,4 +188,74 @@ def anchor_similarity(indptr: np.ndarray, idx: np.ndarray, val: np.ndarray, rows
     for i in range(n):
         if count[i] > 0:
             out[i] = total[i] / count[i]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _common(a: np.ndarray, a0: int, a1: int, b: np.ndarray, b0: int,
+            b1: int) -> int:  # pragma: no cover - compiled
+    """How many ids two ascending runs without repeats share."""
+    n = 0
+    while a0 < a1 and b0 < b1:
+        if a[a0] < b[b0]:
+            a0 += 1
+        elif a[a0] > b[b0]:
+            b0 += 1
+        else:
+            n += 1
+            a0 += 1
+            b0 += 1
+    return n
+
+
+# Layout of a product's packed token ids (feature_products builds it): a header, then the
+# id runs in this order. A missing brand / type has length -1 and no run.
+TITLE_N, STEMS_N, BRAND_N, TYPE_N, BRAND_SET, TITLE_WORDS, HEADER = range(7)
+
+
+@njit(cache=True, nogil=True)
+def token_overlaps(packed: np.ndarray, offsets: np.ndarray, row_q: np.ndarray,
+                   q_ptr: np.ndarray, q_ids: np.ndarray, q_counts: np.ndarray,
+                   q_head: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """Token-overlap features of each row with its query, shaped (rows, 7): query and stem
+    coverage, head-noun match, number match, title length, brand and type match.
+
+    A row's packed ids start at ``offsets[i]``. Query j's known token, stem and number ids
+    are the runs ``q_ids[q_ptr[3j]:q_ptr[3j + 1]]``, ``...[q_ptr[3j + 1]:q_ptr[3j + 2]]`` and
+    ``...[q_ptr[3j + 2]:q_ptr[3j + 3]]``; ``q_counts[j]`` counts its tokens, stems and
+    numbers including unknown ones (the denominators); ``q_head[j]`` is its head stem's id,
+    -1 when unknown or absent.
+    """
+    n = len(offsets)
+    out = np.empty((n, 7))
+    for i in range(n):
+        j = row_q[i]
+        t0, s0, m0, m1 = q_ptr[3 * j], q_ptr[3 * j + 1], q_ptr[3 * j + 2], q_ptr[3 * j + 3]
+        n_tok, n_stem, n_num = q_counts[j, 0], q_counts[j, 1], q_counts[j, 2]
+        p = offsets[i]
+        lt, ls, lb, lp = (packed[p + TITLE_N], packed[p + STEMS_N], packed[p + BRAND_N],
+                          packed[p + TYPE_N])
+        tt = p + HEADER
+        ts = tt + lt
+        bt = ts + ls
+        pt = bt + max(lb, 0)
+        out[i, 0] = _common(q_ids, t0, s0, packed, tt, ts) / n_tok if n_tok else 0.0
+        out[i, 1] = _common(q_ids, s0, m0, packed, ts, bt) / n_stem if n_stem else 0.0
+        head = 0.0
+        if q_head[j] >= 0:
+            for k in range(ts, bt):
+                if packed[k] == q_head[j]:
+                    head = 1.0
+        out[i, 2] = head
+        out[i, 3] = _common(q_ids, m0, m1, packed, tt, ts) / n_num if n_num else np.nan
+        out[i, 4] = float(packed[p + TITLE_WORDS])
+        if lb < 0:
+            out[i, 5] = np.nan
+        else:
+            inside = _common(packed, bt, bt + lb, q_ids, t0, s0) == lb
+            out[i, 5] = 1.0 if packed[p + BRAND_SET] == 1 and inside else 0.0
+        if lp < 0:
+            out[i, 6] = np.nan
+        else:
+            out[i, 6] = _common(packed, pt, pt + lp, q_ids, t0, s0) / max(lp, 1)
     return out

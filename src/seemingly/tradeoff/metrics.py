@@ -76,6 +76,13 @@ def normalize_scores(scores: np.ndarray, mask: np.ndarray,
     divides by its standard deviation (0 when constant); rank maps the best to 1 and the
     worst to 0, evenly spaced (ties share their average rank).
     """
+    if method == "min-max" and mask.all() and not np.isnan(scores).any():
+        # every cell real (a ranked candidate set): the same numbers without the NaN-aware
+        # reductions, which copy the array twice (this runs on every service request)
+        s = np.asarray(scores, dtype=float)
+        lo = s.min(axis=1, keepdims=True)
+        span = s.max(axis=1, keepdims=True) - lo
+        return np.where(span > 0, (s - lo) / np.where(span > 0, span, 1.0), 0.0)
     s = np.where(mask, scores, np.nan).astype(float)
     if method == "min-max":
         lo = np.nanmin(s, axis=1, keepdims=True)
