@@ -103,6 +103,34 @@ def segment_sum(a: np.ndarray, n: int) -> float:  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
+def _matches(idx: np.ndarray, s: int, e: int, q: int, qe: int, at: np.ndarray,
+             other: np.ndarray) -> int:  # pragma: no cover - compiled
+    """Merge-join the ascending term runs ``idx[s:e]`` and ``idx[q:qe]``: the positions of
+    the shared terms go to ``at`` (first run) and ``other`` (second), in term order; returns
+    how many there are."""
+    h = 0
+    for p in range(s, e):
+        term = idx[p]
+        while q < qe and idx[q] < term:
+            q += 1
+        if q == qe:
+            break
+        if idx[q] == term:
+            at[h] = p
+            other[h] = q
+            h += 1
+    return h
+
+
+@njit(cache=True, nogil=True)
+def _widest(indptr: np.ndarray, rows: np.ndarray) -> int:  # pragma: no cover - compiled
+    width = 0
+    for r in rows:
+        width = max(width, indptr[r + 1] - indptr[r])
+    return width
+
+
+@njit(cache=True, nogil=True)
 def query_match(indptr: np.ndarray, idx: np.ndarray, cnt: np.ndarray, val: np.ndarray,
                 rows: np.ndarray, query_rows: np.ndarray, idf: np.ndarray, avgdl: float,
                 k1: float, b: float, with_bm25: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -113,37 +141,26 @@ def query_match(indptr: np.ndarray, idx: np.ndarray, cnt: np.ndarray, val: np.nd
     n = len(rows)
     bm25 = np.zeros(n)
     cos = np.zeros(n)
-    width = 0
-    for i in range(n):
-        width = max(width, indptr[rows[i] + 1] - indptr[rows[i]])
+    width = _widest(indptr, rows)
+    at = np.empty(width, np.int64)
+    other = np.empty(width, np.int64)
     hits_bm = np.empty(width)
     hits_cos = np.empty(width)
     for i in range(n):
         s, e = indptr[rows[i]], indptr[rows[i] + 1]
-        qs, qe = indptr[query_rows[i]], indptr[query_rows[i] + 1]
-        norm = 0.0
+        h = _matches(idx, s, e, indptr[query_rows[i]], indptr[query_rows[i] + 1], at, other)
+        for m in range(h):
+            hits_cos[m] = val[at[m]] * val[other[m]]
+        cos[i] = segment_sum(hits_cos, h)
         if with_bm25:
             dl = 0.0
             for p in range(s, e):
                 dl += cnt[p]
             norm = k1 * ((1 - b) + b * dl / avgdl)
-        h = 0
-        q = qs
-        for p in range(s, e):
-            term = idx[p]
-            while q < qe and idx[q] < term:
-                q += 1
-            if q == qe:
-                break
-            if idx[q] == term:
-                if with_bm25:
-                    tf = cnt[p]
-                    hits_bm[h] = tf / (tf + norm) * idf[term]
-                hits_cos[h] = val[p] * val[q]
-                h += 1
-        if with_bm25:
+            for m in range(h):
+                tf = cnt[at[m]]
+                hits_bm[m] = tf / (tf + norm) * idf[idx[at[m]]]
             bm25[i] = segment_sum(hits_bm, h)
-        cos[i] = segment_sum(hits_cos, h)
     return bm25, cos
 
 
@@ -161,24 +178,16 @@ def anchor_similarity(indptr: np.ndarray, idx: np.ndarray, val: np.ndarray, rows
     total = np.zeros(n)
     comp = np.zeros(n)
     count = np.zeros(n, np.int64)
-    width = 0
-    for i in range(n):
-        width = max(width, indptr[rows[i] + 1] - indptr[rows[i]])
+    width = _widest(indptr, rows)
+    at = np.empty(width, np.int64)
+    other = np.empty(width, np.int64)
     hits = np.empty(width)
     for j in range(len(pair_row)):
         i = pair_row[j]
-        s, e = indptr[rows[i]], indptr[rows[i] + 1]
-        q, qe = indptr[rows[pair_anchor[j]]], indptr[rows[pair_anchor[j]] + 1]
-        h = 0
-        for p in range(s, e):
-            term = idx[p]
-            while q < qe and idx[q] < term:
-                q += 1
-            if q == qe:
-                break
-            if idx[q] == term:
-                hits[h] = val[p] * val[q]
-                h += 1
+        r, a = rows[i], rows[pair_anchor[j]]
+        h = _matches(idx, indptr[r], indptr[r + 1], indptr[a], indptr[a + 1], at, other)
+        for m in range(h):
+            hits[m] = val[at[m]] * val[other[m]]
         y = segment_sum(hits, h) - comp[i]
         t = total[i] + y
         comp[i] = (t - total[i]) - y
