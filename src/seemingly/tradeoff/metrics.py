@@ -76,17 +76,13 @@ def normalize_scores(scores: np.ndarray, mask: np.ndarray,
     divides by its standard deviation (0 when constant); rank maps the best to 1 and the
     worst to 0, evenly spaced (ties share their average rank).
     """
-    if method == "min-max" and mask.all() and not np.isnan(scores).any():
-        # every cell real (a ranked candidate set): the same numbers without the NaN-aware
-        # reductions, which copy the array twice (this runs on every service request)
-        s = np.asarray(scores, dtype=float)
-        lo = s.min(axis=1, keepdims=True)
-        span = s.max(axis=1, keepdims=True) - lo
-        return np.where(span > 0, (s - lo) / np.where(span > 0, span, 1.0), 0.0)
-    s = np.where(mask, scores, np.nan).astype(float)
+    # every cell real (a ranked candidate set, as in each service request): the scores as
+    # they are, and plain min / max, not the NaN-aware ones, which copy the array twice
+    full = bool(mask.all()) and not np.isnan(scores).any()
+    s = np.asarray(scores, dtype=float) if full else np.where(mask, scores, np.nan).astype(float)
     if method == "min-max":
-        lo = np.nanmin(s, axis=1, keepdims=True)
-        span = np.nanmax(s, axis=1, keepdims=True) - lo
+        lo = (np.min if full else np.nanmin)(s, axis=1, keepdims=True)
+        span = (np.max if full else np.nanmax)(s, axis=1, keepdims=True) - lo
         out = np.where(span > 0, (s - lo) / np.where(span > 0, span, 1.0), 0.0)
     elif method == "z-score":
         mu = np.nanmean(s, axis=1, keepdims=True)
@@ -99,7 +95,7 @@ def normalize_scores(scores: np.ndarray, mask: np.ndarray,
     else:
         raise ValueError(f"unknown normalisation {method!r}; use one of "
                          f"{sorted(('min-max', 'z-score', 'rank'))}")
-    return np.where(mask, out, 0.0)
+    return out if full else np.where(mask, out, 0.0)
 
 
 @dataclass(frozen=True)
