@@ -52,7 +52,7 @@ class HypothesisSettings(BaseModel):
 
 
 class ModelSettings(BaseModel):
-    """Models, fusion trade-off and joint model (seemingly.models, seemingly.tradeoff)."""
+    """Models, fusion trade-off and joint model (seemingly.ranking.models and .tradeoff)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -7,7 +7,7 @@ writes Parquet tables, ``conversion.json`` and ``dataset.json`` and returns a
 
 from __future__ import annotations
 
+from seemingly.adapters.conversion import ConversionReport
 from seemingly.adapters.registry import FORMATS, convert
-from seemingly.adapters.report import ConversionReport
 
 __all__ = ["FORMATS", "ConversionReport", "convert"]

@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from seemingly.adapters.report import DATASET_FILE, REPORT_FILE, Drop, LabelScale
+from seemingly.adapters.conversion import DATASET_FILE, REPORT_FILE, Drop, LabelScale
 from seemingly.contract import TABLES, normalize_query
 from seemingly.errors import ContractError
 

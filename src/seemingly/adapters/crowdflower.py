@@ -25,7 +25,7 @@ from seemingly.adapters._common import (
     products_frame,
     read_csv,
 )
-from seemingly.adapters.report import LabelScale
+from seemingly.adapters.conversion import LabelScale
 
 __all__ = ["convert_crowdflower", "product_id_for"]
 
@@ -73,7 +73,8 @@ def convert_crowdflower(source: Path) -> Converted:
         "no product ids in the data: products are identified by SHA-1 of (title, description)",
         "no prices or categories: products.price and products.category are null",
         "product_description (HTML) and relevance_variance are not carried: the contract has "
-        "no column for them (bench/real_data_checks.py reports the raters' disagreement)",
+        "no column for them (bench/experiments/real_data_checks.py reports the raters' "
+        "disagreement)",
     ]
     return Converted(
         tables={"products": products, "judgments": judgments}, rows_read=rows_read,

@@ -23,7 +23,7 @@ from seemingly.adapters._common import (
     products_frame,
     require_columns,
 )
-from seemingly.adapters.report import LabelScale
+from seemingly.adapters.conversion import LabelScale
 
 __all__ = ["convert_esci"]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from seemingly.adapters._common import Converted, DropLog, blank_query, products_frame
-from seemingly.adapters.report import LabelScale
+from seemingly.adapters.conversion import LabelScale
 from seemingly.errors import ContractError
 
 __all__ = ["convert_esci_judgments"]

@@ -29,7 +29,7 @@ from seemingly.adapters._common import (
     products_frame,
     read_csv,
 )
-from seemingly.adapters.report import LabelScale
+from seemingly.adapters.conversion import LabelScale
 
 __all__ = ["convert_homedepot"]
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from seemingly.adapters.report import ConversionReport
+from seemingly.adapters.conversion import ConversionReport
 
 if TYPE_CHECKING:
     from seemingly.adapters._common import Converted

@@ -8,8 +8,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from seemingly.adapters.conversion import DATASET_FILE, REPORT_FILE, ConversionReport
 from seemingly.adapters.registry import FORMATS
-from seemingly.adapters.report import DATASET_FILE, REPORT_FILE, ConversionReport
 from seemingly.cli.app import app
 
 __all__ = ["convert_command"]

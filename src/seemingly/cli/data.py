@@ -140,14 +140,14 @@ def analyze_cmd(
     """Ingest DATA (a folder) or open it (a store file), measure, and write OUT/results.json."""
     from rich.console import Console
 
-    from seemingly.analysis import analyze, write_results
     from seemingly.config import AnalysisSettings, LabelSettings
     from seemingly.errors import ContractError
     from seemingly.store.core import Store
+    from seemingly.study.analysis import analyze, write_results
 
     if backend not in ("duckdb", "spark"):
         raise typer.BadParameter(f"--backend {backend!r}: use duckdb or spark")
-    from seemingly.study import dataset_label_settings
+    from seemingly.study.run import dataset_label_settings
 
     # A converter's dataset.json says how its labels read; --relevant-at still overrides it.
     recorded = dataset_label_settings(Path(data)) if "://" not in str(data) else None

@@ -32,7 +32,7 @@ def study_cmd(
     from rich.table import Table
 
     from seemingly.config import AnalysisSettings
-    from seemingly.study import STAGES, StageError, run_study
+    from seemingly.study.run import STAGES, StageError, run_study
 
     console = Console()
     started: dict[str, float] = {}

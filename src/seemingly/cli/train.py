@@ -37,7 +37,7 @@ def train_cmd(
 ) -> None:
     """Train the relevance, purchase and engagement models on DATA and write OUT."""
     from seemingly.errors import ContractError
-    from seemingly.models import train
+    from seemingly.ranking.models import train
     from seemingly.store.core import Store
 
     settings = _settings(seed, None)
@@ -72,11 +72,11 @@ def tradeoff_cmd(
 ) -> None:
     """Fusion sweep vs joint model on held-out queries; writes OUT/tradeoff.json with the
     strategies, tradeoff and models blocks."""
-    from seemingly.analysis import _jsonable
     from seemingly.errors import ContractError
+    from seemingly.explain.strategies import strategies_from_store
+    from seemingly.ranking.tradeoff import run_tradeoff
     from seemingly.store.core import Store
-    from seemingly.strategies import strategies_from_store
-    from seemingly.tradeoff import run_tradeoff
+    from seemingly.study.analysis import _jsonable
 
     settings = _settings(seed, min_offers, eval_folds)
     start = time.perf_counter()

@@ -29,12 +29,13 @@ log = logging.getLogger("seemingly.serve")
 def load_model(model_dir: str | Path, loader: RankerLoader | None = None) -> LoadedModel:
     """Load and verify ``model_dir``; raises ``ModelArtifactError`` with the reason.
 
-    ``loader`` defaults to ``seemingly.models.Ranker.load``, which checks every file's sha256,
+    ``loader`` defaults to ``seemingly.ranking.models.Ranker.load``, which checks every file's
+    sha256,
     the feature names and the versions against the directory's manifest.
     """
     path = Path(model_dir)
     if loader is None:
-        from seemingly.models import Ranker  # heavy (LightGBM): only when a model is served
+        from seemingly.ranking.models import Ranker  # heavy (LightGBM): only when a model is served
 
         loader = Ranker.load
     ranker: RankerLike = loader(path)

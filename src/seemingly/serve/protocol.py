@@ -1,6 +1,6 @@
 """What the service needs from a ranker, so the app can be tested without training a model.
 
-The real implementation is ``seemingly.models.Ranker``; tests of service-only behaviour
+The real implementation is ``seemingly.ranking.models.Ranker``; tests of service-only behaviour
 (limits, error handling) pass a small fake that satisfies :class:`RankerLike`.
 """
 
@@ -38,7 +38,7 @@ class RankResultLike(Protocol):
 
 
 class RankerLike(Protocol):
-    """The part of ``seemingly.models.Ranker`` the service calls."""
+    """The part of ``seemingly.ranking.models.Ranker`` the service calls."""
 
     @property
     def manifest(self) -> Mapping[str, Any]: ...

@@ -6,7 +6,7 @@ simulated) and returns, per (query, product) of the candidate pools and per pers
 state, the probabilities the simulator drew outcomes with:
 
 - ``p_judged_relevant``: probability that the majority of the pair's annotators (ties
-  follow ``tie``, as in :func:`seemingly.labels.relevance`) says relevant, given the true
+  follow ``tie``, as in :func:`seemingly.explain.labels.relevance`) says relevant, given the true
   relevance, whether the pair is ambiguous and how many annotators judged it; NaN when the
   pair was not judged.
 - ``p_purchase`` and ``p_engagement`` (engaged = purchased OR an engagement draw) for an

@@ -10,7 +10,7 @@ from __future__ import annotations
 from seemingly.store._compat import patch_duckdb
 from seemingly.store.core import Store, open_store
 from seemingly.store.ingest import ingest, store_from_frames, validate
-from seemingly.store.report import IngestReport, TableReport
+from seemingly.store.ingest_report import IngestReport, TableReport
 from seemingly.store.rules import RULES
 
 patch_duckdb()

@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from seemingly.contract import CONTRACT_VERSION, TABLES, normalize_query, query_length
 from seemingly.errors import ContractError
-from seemingly.store.report import IngestReport, TableReport
+from seemingly.store.ingest_report import IngestReport, TableReport
 from seemingly.store.rules import missing_columns_error, parse_select
 from seemingly.store.sources import (
     Source,

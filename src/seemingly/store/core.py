@@ -13,7 +13,7 @@ import ibis.expr.types as ir
 from seemingly.config import IngestSettings
 from seemingly.contract import CONTRACT_VERSION, TABLES
 from seemingly.errors import ContractError
-from seemingly.store.report import IngestReport
+from seemingly.store.ingest_report import IngestReport
 
 __all__ = ["Store", "open_store"]
 

@@ -22,7 +22,7 @@ from seemingly.config import IngestSettings
 from seemingly.errors import ContractError
 from seemingly.store.build import build
 from seemingly.store.core import Store, open_store
-from seemingly.store.report import IngestReport
+from seemingly.store.ingest_report import IngestReport
 from seemingly.store.sources import DB_SUFFIXES, discover, fingerprint_files, frame_sources, sql_str
 
 __all__ = ["ingest", "validate", "store_from_frames"]

@@ -76,7 +76,7 @@ async def rank(request: Request) -> Response:
     """Rank the candidates, best first, by the ranker's fused score.
 
     The fused score is ``weight * norm(relevance) + (1 - weight) * norm(outcome)`` over this
-    candidate set (see ``seemingly.models.Ranker.rank``); ``objective`` picks the outcome
+    candidate set (see ``seemingly.ranking.models.Ranker.rank``); ``objective`` picks the outcome
     model (purchase or engagement).
     """
     content_type = request.headers.get("content-type", "")

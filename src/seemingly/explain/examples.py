@@ -1,0 +1,81 @@
+"""Concrete cases for the report: the irrelevant (query, product) pairs customers bought most.
+
+These are the "burger press" rows: judged irrelevant, yet bought. Only the top ``n`` pairs per
+outcome leave the engine, with the titles of the query's relevant products beside them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from seemingly.config import AnalysisSettings
+
+__all__ = ["top_irrelevant_examples"]
+
+Outcome = Literal["purchase", "engagement"]
+_COUNT = {"purchase": "purchases", "engagement": "engagements"}
+
+
+def top_irrelevant_examples(
+    store: Any, settings: AnalysisSettings | None = None, *, n: int = 10, n_relevant_titles: int = 3
+) -> dict[str, list[dict[str, Any]]]:
+    """The ``n`` judged-irrelevant pairs with the most purchases (and engagements), among
+    queries that have at least one judged-relevant product.
+
+    Pairs need ``settings.min_offers`` offers (as every level does). Ties break on the level,
+    then on query and product id, so the list is reproducible.
+    """
+    from seemingly.explain.labels import relevance
+    from seemingly.explain.measures import levels
+
+    s = settings or AnalysisSettings()
+    lv = levels(store, s)
+    rel = relevance(store, s.labels)
+    # The paper's situation: a relevant product existed for the query, customers chose another.
+    # Queries with no judged-relevant product would mostly show annotation slips instead.
+    with_relevant = rel.filter(rel.relevant).select("query").distinct()
+    irrelevant = lv.filter(lv.relevant == False)  # noqa: E712 - Ibis needs the comparison
+    irrelevant = irrelevant.semi_join(with_relevant, "query")
+    products = store.table("products").select("product_id", "title", "category", "price")
+    out: dict[str, list[dict[str, Any]]] = {}
+    for outcome, count in _COUNT.items():
+        top = (
+            irrelevant.order_by(
+                [
+                    irrelevant[count].desc(),
+                    irrelevant[f"{outcome}_level"].desc(),
+                    "query",
+                    "product_id",
+                ]
+            )
+            .limit(n)
+            .left_join(products, "product_id")
+        )
+        rows = top.to_pandas()
+        out[outcome] = [
+            {
+                "query": r["query"],
+                "product_id": r["product_id"],
+                "title": r["title"],
+                "category": r["category"],
+                "price": None if r["price"] != r["price"] else float(r["price"]),
+                "offers": int(r["offers"]),
+                "purchases": int(r["purchases"]),
+                "engagements": int(r["engagements"]),
+                "purchase_level": float(r["purchase_level"]),
+                "engagement_level": float(r["engagement_level"]),
+            }
+            for _, r in rows.sort_values(
+                [count, f"{outcome}_level", "query", "product_id"],
+                ascending=[False, False, True, True],
+            ).iterrows()
+        ]
+    queries = sorted({e["query"] for rows in out.values() for e in rows})
+    if queries:
+        picked = rel.filter(rel.relevant & rel.query.isin(queries)).join(products, "product_id")
+        rel_rows = picked.select("query", "title").order_by(["query", "title"]).to_pandas()
+        titles = rel_rows.groupby("query")["title"].apply(lambda t: list(t)[:n_relevant_titles])
+        for rows in out.values():
+            for e in rows:
+                e["relevant_titles"] = titles.get(e["query"], [])
+    return out

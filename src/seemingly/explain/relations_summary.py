@@ -1,0 +1,287 @@
+"""The ``relations`` block: how judged-relevant products relate to each other, without offers.
+
+The hypotheses ask whether an irrelevant product that is *related* to the relevant ones (alike
+in text, or bought together) sells better. That needs offers; the relations themselves do not.
+This block measures them on judgments (and orders) alone, so a team holding only relevance
+labels, or only order baskets, still learns how strong the relations are in its catalogue:
+
+- semantic: for each judged (query, product), the largest TF-IDF cosine between the product and
+  any *other* product judged relevant for the query (the hypotheses' ``semantic`` factor). The
+  block compares relevant with irrelevant products: query-weighted means with normal
+  confidence intervals over queries, the mean within-query AUC, and the pooled AUC of the
+  similarity as a relevance predictor with a bootstrap interval over queries. ``by_mean``
+  repeats the comparison with the *mean* similarity: the largest of k - 1 values (a relevant
+  product) against the largest of k (an irrelevant one) tilts towards irrelevant products when
+  queries hold many relevant ones; the mean has no such tilt.
+- co-purchase (needs orders): baskets, distinct co-purchased pairs and their smoothed lift
+  ``n_ab / (n_a n_b / N + 1)`` (as :func:`seemingly.explain.relations.copurchase_lift`), computed in
+  the engine; with judgments too, ``log2(1 + largest lift)`` to the query's other relevant
+  products, compared like the semantic relation.
+
+Only queries holding at least one relevant and one irrelevant product with a value enter the
+comparison (a relevant product needs a second relevant product to have one).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+from ibis import _
+from scipy import stats
+
+from seemingly.config import AnalysisSettings
+from seemingly.explain.relations import copurchase_lift, purchase_baskets, semantic_similarity
+
+__all__ = ["relations_summary", "RelationsSummary"]
+
+_LIFT_QUANTILES = (0.5, 0.9, 0.99)
+SEMANTIC_MEASURE = "largest TF-IDF cosine to the query's other judged-relevant products"
+SEMANTIC_MEAN_MEASURE = "mean TF-IDF cosine to the query's other judged-relevant products"
+COPURCHASE_MEASURE = "log2(1 + largest smoothed lift with the query's other relevant products)"
+
+
+@dataclass(frozen=True)
+class RelationsSummary:
+    """The ``relations`` block of results.json (see the module docstring).
+
+    ``semantic`` / ``copurchase`` are None when skipped; ``skipped`` says why, per part.
+    """
+
+    semantic: dict[str, Any] | None
+    copurchase: dict[str, Any] | None
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"semantic": self.semantic, "copurchase": self.copurchase,
+                "skipped": dict(self.skipped)}
+
+
+# -- statistics over queries (pair-level frames are small: judged pairs only) -----------------
+
+def _normal_ci(values: np.ndarray, confidence: float) -> list[float] | None:
+    """Mean +- z * sd / sqrt(n); None with fewer than two values (no spread to estimate)."""
+    if len(values) < 2:
+        return None
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    half = z * float(np.std(values, ddof=1)) / math.sqrt(len(values))
+    m = float(np.mean(values))
+    return [m - half, m + half]
+
+
+def _mean_block(values: np.ndarray, confidence: float) -> dict[str, Any]:
+    return {"mean": float(np.mean(values)) if len(values) else None,
+            "ci": _normal_ci(values, confidence), "n_queries": int(len(values))}
+
+
+def _auc_setup(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Each row's score tie group (groups in ascending score order), positives, group count."""
+    groups, inverse = np.unique(s, return_inverse=True)
+    return inverse, np.asarray(y, dtype=bool), len(groups)
+
+
+def _weighted_auc(inverse: np.ndarray, pos: np.ndarray, n_groups: int,
+                  w: np.ndarray) -> float:
+    """P(score of a positive > score of a negative) + half the ties, rows weighted by ``w``.
+
+    Tie groups are found once; each bootstrap replicate is then two bincounts and a cumsum.
+    """
+    wp = np.bincount(inverse, weights=w * pos, minlength=n_groups)
+    wn = np.bincount(inverse, weights=w * ~pos, minlength=n_groups)
+    below = np.cumsum(wn) - wn
+    denom = wp.sum() * wn.sum()
+    return float((wp * (below + 0.5 * wn)).sum() / denom) if denom > 0 else float("nan")
+
+
+def _auc(y: np.ndarray, s: np.ndarray) -> float:
+    return _weighted_auc(*_auc_setup(y, s), np.ones(len(y)))
+
+
+def compare_groups(frame: pd.DataFrame, value: str, *, confidence: float, n_boot: int,
+                   seed: int) -> dict[str, Any]:
+    """Relevant vs irrelevant means of ``value`` over queries, and its AUC for relevance.
+
+    ``frame`` has ``query``, ``relevant`` (bool) and ``value`` (NaN where undefined).
+    """
+    f = frame.dropna(subset=[value])
+    both = f.groupby("query")["relevant"].agg(["any", "all"])
+    keep = both.index[both["any"] & ~both["all"]]
+    f = f[f["query"].isin(keep)].reset_index(drop=True)
+    out: dict[str, Any] = {"n_queries": int(len(keep)), "n_products": int(len(f)),
+                           "n_queries_without_comparison": int(len(both) - len(keep))}
+    if f.empty:
+        out.update(relevant=None, irrelevant=None, difference=None, auc=None,
+                   auc_within_query=None)
+        return out
+    per_q = f.groupby(["query", "relevant"])[value].mean().unstack("relevant")
+    rel, irr = per_q[True].to_numpy(), per_q[False].to_numpy()
+    diff = rel - irr
+    out["relevant"] = _mean_block(rel, confidence)
+    out["irrelevant"] = _mean_block(irr, confidence)
+    out["difference"] = {"estimate": float(diff.mean()), "ci": _normal_ci(diff, confidence)}
+    # within one query: the chance a relevant product beats an irrelevant one (ties half)
+    within = np.array([_auc(g["relevant"].to_numpy(), g[value].to_numpy())
+                       for _, g in f.groupby("query", sort=True)])
+    out["auc_within_query"] = {"estimate": float(within.mean()),
+                               "ci": _normal_ci(within, confidence)}
+    inverse, pos, n_groups = _auc_setup(f["relevant"].to_numpy(), f[value].to_numpy())
+    auc = _weighted_auc(inverse, pos, n_groups, np.ones(len(f)))
+    ci = None
+    if n_boot > 0 and len(keep) >= 2:
+        codes, _uniq = pd.factorize(f["query"])
+        rng = np.random.default_rng(seed)
+        # a replicate draws queries with replacement: a row's weight is its query's count
+        draws = [_weighted_auc(inverse, pos, n_groups,
+                               np.bincount(rng.integers(0, len(keep), len(keep)),
+                                           minlength=len(keep))[codes].astype(float))
+                 for _ in range(n_boot)]
+        alpha = 1 - confidence
+        lo, hi = np.nanquantile(draws, [alpha / 2, 1 - alpha / 2])
+        ci = [float(lo), float(hi)]
+    out["auc"] = {"estimate": auc, "ci": ci, "n_boot": int(n_boot)}
+    return out
+
+
+# -- engine-side inputs ------------------------------------------------------------------------
+
+def _relevant_pairs(rel: ir.Table) -> ir.Table:
+    """(query, product_a judged, product_b another relevant product of the query)."""
+    relevant = rel.filter(_.relevant).select("query", product_b=_.product_id)
+    return (rel.select("query", product_a=_.product_id).join(relevant, "query")
+            .filter(_.product_a != _.product_b).select("query", "product_a", "product_b"))
+
+
+def _semantic(store: Any, rel: ir.Table, settings: AnalysisSettings) -> pd.DataFrame:
+    """Per judged (query, product): the largest similarity to the query's other relevant ones."""
+    qpairs = _relevant_pairs(rel)
+    pairs = qpairs.select("product_a", "product_b").distinct().to_pandas()
+    judged = rel.select("query", "product_id", "relevant").to_pandas()
+    if pairs.empty:
+        return judged.assign(value=np.nan, value_mean=np.nan)
+    ids = pd.unique(pd.concat([pairs.product_a, pairs.product_b], ignore_index=True))
+    products = store.table("products")
+    cols = [c for c in ("product_id", "title", "product_type", "brand") if c in products.columns]
+    wanted = ibis.memtable(pd.DataFrame({"product_id": pd.Series(ids, dtype="string")}))
+    text = products.select(*cols).semi_join(wanted, "product_id").to_pandas()
+    missing = set(ids) - set(text["product_id"])
+    if missing:  # judged products absent from products: no text to compare
+        pairs = pairs[~pairs.product_a.isin(missing) & ~pairs.product_b.isin(missing)]
+    sims = semantic_similarity(pairs, text, backend=settings.hypotheses.semantic_backend)
+    best = (qpairs.to_pandas().merge(sims, on=["product_a", "product_b"])
+            .groupby(["query", "product_a"], as_index=False)["similarity"]
+            .agg(value="max", value_mean="mean").rename(columns={"product_a": "product_id"}))
+    return judged.merge(best, on=["query", "product_id"], how="left")
+
+
+def _basket_pairs(baskets: ir.Table) -> ir.Table:
+    """Distinct co-purchased pairs (product_a < product_b) with n_a, n_b, n_ab and lift.
+
+    The same smoothed lift as :func:`copurchase_lift` (prior 1), over every co-purchased pair
+    at once: one self-join of baskets instead of expanding baskets by a list of pairs.
+    """
+    items = baskets.select("basket_id", "product_id").distinct()
+    n = max(float(items.basket_id.nunique().execute()), 1.0)
+    counts = items.group_by("product_id").agg(n=_.count())
+    right = items.rename(product_b="product_id", basket_b="basket_id")
+    both = items.join(right, [items.basket_id == right.basket_b,
+                              items.product_id < right.product_b])
+    pairs = both.group_by([both.product_id.name("product_a"), "product_b"]).agg(n_ab=_.count())
+    ca = counts.rename(product_a="product_id", n_a="n")
+    cb = counts.rename(product_b="product_id", n_b="n")
+    pairs = pairs.join(ca, "product_a").join(cb, "product_b")
+    expected = pairs.n_a.cast("float64") * pairs.n_b.cast("float64") / n
+    return pairs.mutate(lift=pairs.n_ab.cast("float64") / (expected + 1.0),
+                        plain_lift=pairs.n_ab.cast("float64") / expected)
+
+
+def _copurchase_overview(baskets: ir.Table) -> dict[str, Any]:
+    items = baskets.select("basket_id", "product_id").distinct()
+    sizes = items.group_by("basket_id").agg(k=_.count())
+    b = sizes.aggregate(n=_.count(), multi=(_.k >= 2).cast("int64").sum(),
+                        mean_size=_.k.mean()).to_pandas().iloc[0]
+    p = _basket_pairs(baskets)
+    agg = p.aggregate(
+        pairs=_.count(), twice=(_.n_ab >= 2).cast("int64").sum(),
+        above_one=(_.plain_lift > 1).cast("int64").sum(), mean=_.lift.mean(),
+        **{f"q{int(q * 100)}": _.lift.quantile(q) for q in _LIFT_QUANTILES},
+    ).to_pandas().iloc[0]
+    n_pairs = int(agg["pairs"])
+
+    def share(x: Any) -> float | None:
+        return float(x) / n_pairs if n_pairs else None
+
+    return {
+        "baskets": int(b["n"]), "baskets_with_two_or_more": int(b["multi"] or 0),
+        "mean_basket_size": None if pd.isna(b["mean_size"]) else float(b["mean_size"]),
+        "products": int(items.product_id.nunique().execute()),
+        "pairs": n_pairs,
+        "share_pairs_bought_together_twice_or_more": share(agg["twice"]),
+        "share_pairs_plain_lift_above_1": share(agg["above_one"]),
+        "lift": {"mean": None if pd.isna(agg["mean"]) else float(agg["mean"]),
+                 "quantiles": {str(q): (None if pd.isna(agg[f"q{int(q * 100)}"])
+                                        else float(agg[f"q{int(q * 100)}"]))
+                               for q in _LIFT_QUANTILES},
+                 "prior": 1.0},
+    }
+
+
+def _copurchase_judged(rel: ir.Table, baskets: ir.Table) -> pd.DataFrame:
+    qpairs = _relevant_pairs(rel)
+    lift = copurchase_lift(qpairs.select("product_a", "product_b").distinct(), baskets)
+    best = (qpairs.join(lift.select("product_a", "product_b", "lift"),
+                        ["product_a", "product_b"])
+            .group_by(["query", "product_a"])
+            .agg(value=(_.lift.max() + 1.0).log2())
+            .rename(product_id="product_a"))
+    judged = rel.select("query", "product_id", "relevant").to_pandas()
+    return judged.merge(best.to_pandas(), on=["query", "product_id"], how="left")
+
+
+def relations_summary(store: Any, settings: AnalysisSettings | None = None) -> RelationsSummary:
+    """Semantic and co-purchase relations from judgments and orders; offers are not needed.
+
+    Examples
+    --------
+    >>> block = relations_summary(open_store("work/store.duckdb")).to_dict()  # doctest: +SKIP
+    >>> block["semantic"]["difference"]["estimate"]  # doctest: +SKIP
+    """
+    from seemingly.explain.labels import relevance
+
+    s = settings or AnalysisSettings()
+    skipped: dict[str, str] = {}
+    kw: dict[str, Any] = {"confidence": s.confidence, "n_boot": s.models.n_boot, "seed": s.seed}
+    rel = relevance(store, s.labels) if store.has("judgments") else None
+    semantic = copurchase = None
+    if rel is not None:
+        sem = _semantic(store, rel, s)
+        semantic = compare_groups(sem, "value", **kw)
+        # max is the hypotheses' factor; the mean has no k - 1 vs k tilt (module docstring)
+        semantic.update(measure=SEMANTIC_MEASURE, backend=s.hypotheses.semantic_backend,
+                        by_mean={**compare_groups(sem, "value_mean", **kw),
+                                 "measure": SEMANTIC_MEAN_MEASURE})
+    else:
+        skipped["semantic"] = ("the data has no judgments table: the semantic relation is "
+                               "measured to the products judged relevant for a query")
+    if store.has("orders"):
+        h = s.hypotheses
+        baskets = purchase_baskets(store.table("orders"), basket=h.copurchase_basket,
+                                   window_days=h.copurchase_window_days)
+        copurchase = _copurchase_overview(baskets)
+        copurchase["basket"] = h.copurchase_basket
+        if rel is not None:
+            judged = compare_groups(_copurchase_judged(rel, baskets), "value", **kw)
+            copurchase["relevant_vs_irrelevant"] = {**judged, "measure": COPURCHASE_MEASURE}
+        else:
+            copurchase["relevant_vs_irrelevant"] = None
+            skipped["copurchase_relevant_vs_irrelevant"] = (
+                "the data has no judgments table, so co-purchases cannot be split into "
+                "relevant and irrelevant products")
+    else:
+        skipped["copurchase"] = ("the data has no orders table: co-purchase baskets come from "
+                                 "orders (add orders.parquet)")
+    return RelationsSummary(semantic, copurchase, skipped)
