@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-dev
 BASE_STAMP := $(VENV)/.installed
 OUT ?= out/demo
 
-.PHONY: venv demo test lint typecheck unit sysdeps bench clean
+.PHONY: venv demo test lint typecheck unit sysdeps bench clean schema
 
 # Two installs: the demo needs only the package; tests add the dev and spark extras.
 $(BASE_STAMP): pyproject.toml
@@ -28,6 +28,7 @@ demo: $(BASE_STAMP)
 ## Lint, type-check and the whole test suite (browser and Spark tests included)
 test: $(STAMP) sysdeps
 	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports
 	$(BIN)/mypy src
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
@@ -36,9 +37,14 @@ sysdeps:
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports
+
+## Regenerate docs/results.schema.json from the Results types (a test checks it is current)
+schema: $(BASE_STAMP)
+	$(BIN)/python -m seemingly.results > docs/results.schema.json
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not slow and not spark and not browser"
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -41,7 +41,7 @@ from bench.experiments.homedepot_features import GROUPS, prototype_features
 from seemingly.contract import normalize_query
 from seemingly.ranking.features import FEATURE_NAMES, FeatureSnapshot, compute_features
 from seemingly.ranking.models import JointRanker, RelevanceModel
-from seemingly.ranking.tradeoff.metrics import CandidateMatrix, ranking_metrics
+from seemingly.ranking.scoring import CandidateMatrix, ranking_metrics
 
 K_FOLDS, N_BOOT, TREES, LEAVES = 5, 2000, 300, 31
 LEARNING_RATE = 0.05  # with TREES: the configuration these numbers were measured with

@@ -38,9 +38,10 @@ import numpy as np
 import pandas as pd
 
 from seemingly.config import AnalysisSettings
+from seemingly.contract import OUTCOME_COUNTS
 from seemingly.ranking.models.data import ModelData, build_model_data
-from seemingly.ranking.models.training import OUTCOME_COLUMN, fit_models
-from seemingly.ranking.tradeoff.metrics import CandidateMatrix, normalize_scores, ranking_metrics
+from seemingly.ranking.models.training import fit_models
+from seemingly.ranking.scoring import CandidateMatrix, normalize_scores, ranking_metrics
 from seemingly.ranking.tradeoff.pareto import dominance
 from seemingly.ranking.tradeoff.run import fold_data, query_folds, split_scores
 from seemingly.simulate import simulate
@@ -68,9 +69,9 @@ def load(n_offers: int, seed: int, work: Path, settings: AnalysisSettings
     root = work / f"default-{n_offers}-{seed}"
     if not (root / "data" / "truth.json").exists():
         simulate(root / "data", "default", n_offers=n_offers, seed=seed)
-    from seemingly.store import Store
+    from seemingly.store import open_data
 
-    store = Store.for_data(root / "data", root)
+    store = open_data(root / "data", root)
     try:
         m = settings.models
         data = build_model_data(store, settings, window_split=m.window_split,
@@ -190,7 +191,7 @@ def run(n_offers: int, seed: int, work: Path, n_boot: int, *,
           f"{settings.seed}: "
           f"{data.candidates['query'].nunique():,} queries, {o['eval_folds']}-fold over "
           f"queries, {time.perf_counter() - t0:.0f} s ===")
-    for obj in OUTCOME_COLUMN:
+    for obj in OUTCOME_COUNTS:
         for measure in MEASURES:
             report({m: (np.concatenate([p[obj][measure][m][0] for p in parts], axis=1),
                         np.concatenate([p[obj][measure][m][1] for p in parts], axis=1))

@@ -1,4 +1,4 @@
-"""Prototype query-title features for the Home Depot benchmark (candidates for feature_core).
+"""Prototype query-title features for the Home Depot benchmark (candidates for the toolkit).
 
 Computed from the query, the candidate's title and catalogue title statistics only (no labels,
 nothing a ranking service would not have). Each is measured by bench_homedepot_relevance.py

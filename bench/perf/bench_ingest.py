@@ -19,7 +19,8 @@ import duckdb
 import pandas as pd
 
 from seemingly.contract import normalize_query
-from seemingly.explain.measures import overview, wilson
+from seemingly.explain.intervals import wilson
+from seemingly.explain.measures import overview
 from seemingly.store import ingest, open_store
 
 
@@ -91,7 +92,7 @@ def main() -> None:
         report = ingest(folder, Path(d) / "store.duckdb")
         t_ingest = time.perf_counter() - t0
         store = open_store(Path(d) / "store.duckdb")
-        ov = overview(store).to_dict()
+        ov = overview(store).model_dump()
         t_ours = time.perf_counter() - t0
         rss_ours = rss_mb()
         store.close()

@@ -2,7 +2,7 @@
 
     nice .venv/bin/python bench/perf/bench_scale.py                       # 1M offers, quick
     nice .venv/bin/python bench/perf/bench_scale.py --offers 10000000,100000000 \
-        --workdir /tmp/seemingly-scale | tee bench/results/scale.txt
+        --workdir /tmp/seemingly-scale | tee scale.txt
 
 Every stage runs in its own child process, so its peak RSS (``os.wait4`` rusage of that child)
 is the stage's own, DuckDB's memory included. Sizes up to ``--pandas-max`` also run a plain
@@ -54,8 +54,8 @@ def _stage_ingest(a: argparse.Namespace) -> dict[str, Any]:
 
 
 def _stage_analyze(a: argparse.Namespace) -> dict[str, Any]:
-    from seemingly import analysis
     from seemingly.store import open_store
+    from seemingly.study import analysis
 
     blocks: dict[str, float] = {}
     errors: dict[str, str] = {}
@@ -82,8 +82,8 @@ def _stage_analyze(a: argparse.Namespace) -> dict[str, Any]:
             del analysis.BLOCKS[name]
     store = open_store(a.db)
     results = analysis.analyze(store)
-    analysis.write_results(results, a.out)
-    ov = results.get("overview", {})
+    results.write(a.out)
+    ov = results.to_dict().get("overview", {})
     return {"blocks": blocks, "errors": errors, "overview": ov}
 
 

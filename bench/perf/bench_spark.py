@@ -44,9 +44,9 @@ def main(n_offers: int, master: str) -> None:
 
     settings = AnalysisSettings()
     blocks = {
-        "data": lambda s: data_summary(s, settings).to_dict(),
-        "overview": lambda s: overview(s, settings).to_dict(),
-        "hypotheses": lambda s: hypotheses.test_hypotheses(s, settings).to_dict(),
+        "data": lambda s: data_summary(s, settings).model_dump(),
+        "overview": lambda s: overview(s, settings).model_dump(),
+        "hypotheses": lambda s: hypotheses.fit_hypotheses(s, settings).to_dict(),
     }
     with tempfile.TemporaryDirectory() as tmp:
         world = Path(tmp) / "world"

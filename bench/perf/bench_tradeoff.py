@@ -11,7 +11,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from seemingly.ranking.tradeoff.metrics import CandidateMatrix, sweep
+from seemingly.ranking.scoring import CandidateMatrix
+from seemingly.ranking.tradeoff.sweep import sweep
 
 
 def make(n_q: int, n_c: int, seed: int = 7) -> tuple[CandidateMatrix, np.ndarray, np.ndarray]:

@@ -11,9 +11,22 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["CONTRACT_VERSION", "TABLES", "ColumnSpec", "TableSpec", "normalize_query"]
+__all__ = [
+    "CONTRACT_VERSION",
+    "DATASET_FILE",
+    "OUTCOME_COUNTS",
+    "Outcome",
+    "TABLES",
+    "ColumnSpec",
+    "TableSpec",
+    "normalize_query",
+]
 
 CONTRACT_VERSION = 1
+
+#: A data folder's description, beside its tables: written by the converters, read by the
+#: analysis for the label settings (``{"labels": {...LabelSettings fields}}``).
+DATASET_FILE = "dataset.json"
 
 ColumnKind = Literal["string", "number", "integer", "boolean", "timestamp", "label"]
 
@@ -105,6 +118,12 @@ TABLES: dict[str, TableSpec] = {
         required=False,
     ),
 }
+
+#: The two outcomes every stage measures, in the order every block lists them.
+Outcome = Literal["purchase", "engagement"]
+#: Each outcome's count column wherever offers are aggregated (beside ``offers``); the
+#: boolean column of one offer is ``purchased`` / ``engaged`` (see ``TABLES["offers"]``).
+OUTCOME_COUNTS: dict[Outcome, str] = {"purchase": "purchases", "engagement": "engagements"}
 
 _SPACE = re.compile(r"\s+")
 

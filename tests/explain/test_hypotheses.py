@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 from statsmodels.stats.multitest import multipletests
-from statsmodels.stats.proportion import proportion_confint
 
 from seemingly.explain import hypotheses
 from seemingly.explain.hypotheses.core import HYPOTHESES, analyze_patterns
@@ -20,7 +19,6 @@ from seemingly.explain.hypotheses.stats import (
     bin_edges,
     fit_clustered_logit,
     holm,
-    wilson,
 )
 
 # ---------------------------------------------------------------- statistics
@@ -36,13 +34,6 @@ def test_holm_skips_missing() -> None:
     out = holm([0.01, None, 0.04, float("nan")])
     assert np.isnan(out[1]) and np.isnan(out[3])
     assert out[0] == pytest.approx(0.02) and out[2] == pytest.approx(0.04)
-
-
-def test_wilson_matches_statsmodels() -> None:
-    s, n = np.array([0, 3, 50, 10]), np.array([10, 40, 50, 1000])
-    lo, hi = wilson(s, n, 0.9)
-    ref_lo, ref_hi = proportion_confint(s, n, alpha=0.1, method="wilson")
-    assert np.allclose(lo, ref_lo) and np.allclose(hi, ref_hi)
 
 
 def _clustered_offers(seed: int, n: int = 4000, g: int = 80) -> pd.DataFrame:
@@ -270,7 +261,7 @@ def _world_store(tmp: Path, world: str, n: int, seed: int, clean_labels: bool = 
 @pytest.mark.slow
 def test_default_world_supports_every_hypothesis(tmp_path: Path) -> None:
     store = _world_store(tmp_path, "default", 200_000, 7)
-    res = hypotheses.test_hypotheses(store)
+    res = hypotheses.fit_hypotheses(store)
     truth = json.loads((tmp_path / "data" / "truth.json").read_text())
     block = res.to_dict()
     for name, by in block.items():
@@ -290,7 +281,7 @@ def test_null_worlds_rarely_support_anything(tmp_path: Path) -> None:
     hits = []
     for seed in range(20):
         store = _world_store(tmp_path / str(seed), "null", 20_000, seed)
-        res = hypotheses.test_hypotheses(store)
+        res = hypotheses.fit_hypotheses(store)
         found = [f"{h}/{o}" for h, by in res.supported().items() for o, s in by.items() if s]
         if found:
             hits.append((seed, found))
@@ -301,7 +292,7 @@ def test_null_worlds_rarely_support_anything(tmp_path: Path) -> None:
 def test_confounded_world_adjusts_price_away(tmp_path: Path) -> None:
     # The shipped confounded world makes popularity measurable (see confounded.toml).
     store = _world_store(tmp_path, "confounded", 60_000, 3)
-    block = hypotheses.test_hypotheses(store).to_dict()
+    block = hypotheses.fit_hypotheses(store).to_dict()
     for outcome in ("purchase", "engagement"):
         price = block["price"][outcome]
         assert not price["supported"], price
@@ -312,12 +303,12 @@ def test_confounded_world_adjusts_price_away(tmp_path: Path) -> None:
 
 
 def test_analyze_writes_the_hypotheses_block(tmp_path: Path) -> None:
-    from seemingly.study.analysis import analyze, write_results
+    from seemingly.study.analysis import analyze
 
     store = _world_store(tmp_path, "default", 20_000, 1)
     results = analyze(store)
-    assert list(results["hypotheses"]) == list(HYPOTHESES)
-    path = write_results(results, tmp_path / "out")
+    assert results.hypotheses is not None and list(results.hypotheses) == list(HYPOTHESES)
+    path = results.write(tmp_path / "out")
     block = json.loads(path.read_text())["hypotheses"]
     assert block["price"]["purchase"]["excluded"]["offers"] == 20_000
     assert {"short", "long"} <= set(block["query_length"]["engagement"])

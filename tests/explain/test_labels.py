@@ -113,7 +113,7 @@ def test_agreement_textbook_example(tmp_path: Path) -> None:
         level_of_measurement="nominal",
     )
     assert a.alpha == pytest.approx(reference)
-    assert a.to_dict()["alpha"] == a.alpha and a.reason is None
+    assert a.model_dump()["alpha"] == a.alpha and a.reason is None
 
 
 def test_agreement_with_missing_values_matches_package(tmp_path: Path) -> None:

@@ -1,48 +1,18 @@
-"""measures: Wilson intervals, PL/EL per (query, product), the overview and data blocks."""
+"""measures: PL/EL per (query, product), the overview and data blocks."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from statsmodels.stats.proportion import proportion_confint
 
 from seemingly.config import AnalysisSettings
-from seemingly.explain.measures import data_summary, levels, overview, wilson
+from seemingly.explain.measures import data_summary, levels, overview
 from seemingly.store import store_from_frames
-from seemingly.study.analysis import analyze, write_results
-
-# --- Wilson ---------------------------------------------------------------------------------
-
-
-def test_wilson_by_hand() -> None:
-    # 6 of 14 at 95 %: z^2 = 3.8415, centre = (6/14 + z^2/28) / (1 + z^2/14) = 0.44395,
-    # half = z * sqrt(p q / 14 + z^2 / 784) / (1 + z^2/14) = 0.23015.
-    lo, hi = wilson(6, 14)
-    assert (round(float(lo), 4), round(float(hi), 4)) == (0.2138, 0.6741)
-    lo0, hi0 = wilson(0, 5)
-    assert float(lo0) == 0.0 and float(hi0) == pytest.approx(3.8415 / (5 + 3.8415), abs=1e-4)
-    lo_n, hi_n = wilson([1, 0], [0, 0])
-    assert np.isnan(lo_n).all() and np.isnan(hi_n).all()
-
-
-@given(
-    st.lists(st.tuples(st.integers(0, 500), st.integers(1, 500)), min_size=1, max_size=20),
-    st.sampled_from([0.8, 0.9, 0.95, 0.99]),
-)
-def test_wilson_matches_statsmodels(pairs: list[tuple[int, int]], conf: float) -> None:
-    x = np.array([min(a, n) for a, n in pairs])
-    n = np.array([n for _, n in pairs])
-    lo, hi = wilson(x, n, conf)
-    ref_lo, ref_hi = proportion_confint(x, n, alpha=1 - conf, method="wilson")
-    np.testing.assert_allclose(lo, ref_lo, atol=1e-12)
-    np.testing.assert_allclose(hi, ref_hi, atol=1e-12)
-
+from seemingly.study.analysis import analyze
 
 # --- tiny hand-made store -------------------------------------------------------------------
 
@@ -105,7 +75,7 @@ def test_levels_by_hand(tiny) -> None:  # noqa: ANN001
 
 
 def test_overview_by_hand(tiny) -> None:  # noqa: ANN001
-    ov = overview(tiny).to_dict()
+    ov = overview(tiny).model_dump()
     # relevant offers: milk/p1 (10) + toy/p3 (4) = 14, purchases 4 + 2 = 6, engagements 8;
     # irrelevant: milk/p2 (5) + toy/p4 (6) = 11, purchases 1, engagements 5. milk/p3 unjudged.
     pl, el = ov["purchase_level"], ov["engagement_level"]
@@ -126,7 +96,7 @@ def test_overview_by_hand(tiny) -> None:  # noqa: ANN001
 
 
 def test_data_block(tiny) -> None:  # noqa: ANN001
-    d = data_summary(tiny).to_dict()
+    d = data_summary(tiny).model_dump()
     assert d == {
         "offers": 30, "offers_judged": 25, "queries": 2, "products": 4, "users": 4,
         "quarantined": {"products": 0, "offers": 0, "judgments": 0}, "warnings": [],
@@ -135,14 +105,15 @@ def test_data_block(tiny) -> None:  # noqa: ANN001
 
 def test_analyze_and_write_results(tiny, tmp_path: Path) -> None:  # noqa: ANN001
     res = analyze(tiny)
-    assert list(res)[:3] == ["contract_version", "data", "overview"]
-    res["extra"] = {"nan": float("nan"), "np": np.float64(0.5), "arr": np.array([1, 2])}
-    path = write_results(res, tmp_path / "out")
+    assert res.overview is not None and res.overview.purchase_level is not None
+    assert res.overview.purchase_level.irrelevant.offers == 11
+    path = res.write(tmp_path / "out")
     import json
 
     loaded = json.loads(path.read_text())
-    assert loaded["extra"] == {"nan": None, "np": 0.5, "arr": [1, 2]}
+    assert list(loaded)[:3] == ["contract_version", "data", "overview"]
     assert loaded["overview"]["purchase_level"]["irrelevant"]["offers"] == 11
+    # NaN and numpy numbers becoming JSON: tests/results/test_results.py
 
 
 def test_analyze_without_offers_skips_and_says_why(tmp_path: Path) -> None:
@@ -151,7 +122,7 @@ def test_analyze_without_offers_skips_and_says_why(tmp_path: Path) -> None:
     judgments = pd.DataFrame({"query": ["q", "q"], "product_id": ["p1", "p1"],
                               "label": ["1", "0"], "annotator_id": ["a", "b"]})  # fmt: skip
     store = store_from_frames(tmp_path / "s.duckdb", products=products, judgments=judgments)
-    res = analyze(store)
+    res = analyze(store).to_dict()
     assert res["overview"]["purchase_level"] is None
     assert res["overview"]["annotator_agreement"]["n_items"] == 1
     assert res["data"]["offers"] == 0 and res["data"]["queries"] == 1

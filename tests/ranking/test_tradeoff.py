@@ -6,14 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from seemingly.ranking.scoring import CandidateMatrix, normalize_scores, ranking_metrics
 from seemingly.ranking.tradeoff.joint import aggregate_labels
-from seemingly.ranking.tradeoff.metrics import (
-    CandidateMatrix,
-    normalize_scores,
-    ranking_metrics,
-    sweep,
-)
 from seemingly.ranking.tradeoff.pareto import dominance, hypervolume, pareto_mask
+from seemingly.ranking.tradeoff.sweep import sweep
 
 
 def _random_candidates(n_q: int, seed: int) -> tuple[pd.DataFrame, CandidateMatrix]:
@@ -166,12 +162,12 @@ def test_tradeoff_block_end_to_end(tmp_path) -> None:  # type: ignore[no-untyped
     from seemingly.config import AnalysisSettings, ModelSettings
     from seemingly.ranking.tradeoff import run_tradeoff
     from seemingly.simulate import simulate
-    from seemingly.store import Store
+    from seemingly.store import open_data
 
     simulate(tmp_path / "sim", "default", n_offers=15000, seed=5)
     settings = AnalysisSettings(models=ModelSettings(
         eval_folds=1, n_boot=50, n_estimators=30, joint_n_estimators=20, weight_step=0.25))
-    with Store.for_data(tmp_path / "sim", tmp_path / "work") as store:
+    with open_data(tmp_path / "sim", tmp_path / "work") as store:
         result, trained = run_tradeoff(store, settings)
     d = result.to_dict()
     for objective in ("purchase", "engagement"):

@@ -1,22 +1,22 @@
-"""The report in headless Chromium: no console errors, every figure drawn, XSS strings inert."""
+"""The report in headless Chromium: no console errors, every figure drawn, XSS strings inert,
+frontier rings on the trade-off charts. Input: the small real study with hostile strings."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 from support.fixtures_report import (
-    FIGURES_IN_SAMPLE,
     XSS_CATEGORY,
     XSS_QUERY,
     XSS_TITLE,
+    expected_figures,
     open_report,
-    sample_results,
 )
 
 from seemingly.report import render_report
 from seemingly.report.screenshot import chromium_path
+from seemingly.results import Results
 
 pytestmark = pytest.mark.browser
 
@@ -30,14 +30,16 @@ def chromium() -> Path:
     return path
 
 
-def test_report_renders_in_chromium(tmp_path: Path, chromium: Path) -> None:
-    (tmp_path / "results.json").write_text(json.dumps(sample_results()))
-    report = render_report(tmp_path)
+def test_report_renders_in_chromium(
+    hostile_results: Results, tmp_path: Path, chromium: Path
+) -> None:
+    report = render_report(hostile_results, tmp_path)
+    figures = expected_figures(hostile_results)
 
     with open_report(chromium, report) as (page, log):
         containers = page.locator("[data-figure]")
-        assert containers.count() == FIGURES_IN_SAMPLE
-        assert page.locator("body").get_attribute("data-rendered") == str(FIGURES_IN_SAMPLE)
+        assert containers.count() == figures
+        assert page.locator("body").get_attribute("data-rendered") == str(figures)
         # Every container became a Plotly plot with its SVG drawn and at least one trace.
         drawn = page.eval_on_selector_all(
             "[data-figure]",
@@ -45,7 +47,7 @@ def test_report_renders_in_chromium(tmp_path: Path, chromium: Path) -> None:
                                    && e.querySelectorAll('.main-svg').length > 0
                                    && e.querySelectorAll('.trace').length > 0)""",
         )
-        assert drawn == [True] * FIGURES_IN_SAMPLE
+        assert drawn == [True] * figures
         # Interval bands are drawn as filled paths in the popularity curve.
         fills = page.locator("#h-popularity .js-fill").count()
         assert fills >= 4
@@ -59,6 +61,12 @@ def test_report_renders_in_chromium(tmp_path: Path, chromium: Path) -> None:
             "#h-category .xtick text", "els => els.map(e => e.textContent)"
         )
         assert XSS_CATEGORY in ticks
+        # Each trade-off chart draws both sweeps' Pareto fronts (legend entries and points).
+        legend = page.eval_on_selector_all(
+            "#tradeoff .legendtext", "els => els.map(e => e.textContent)"
+        )
+        assert legend.count("fusion sweep: Pareto front") == 2
+        assert legend.count("joint model: Pareto front") == 2
         page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
 
     assert log.errors == []

@@ -17,14 +17,14 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from support import FIXTURES
 
 from seemingly.config import AnalysisSettings
 from seemingly.errors import ContractError
-from seemingly.store import ingest, open_store
+from seemingly.store import StoreLike, ingest, open_store
 
 pytestmark = pytest.mark.spark
 
-FIXTURES = Path(__file__).parent / "fixtures"
 REL, ABS = 1e-9, 1e-12
 
 
@@ -113,9 +113,12 @@ def test_dirty_folder_same_quarantine_tables_and_report(spark: Any, dirty_duck: 
     from seemingly.store.spark import open_spark_store
 
     with open_spark_store(FIXTURES / "dirty", spark) as store:
+        assert isinstance(store, StoreLike)
         _assert_same_store(store, dirty_duck)
         # the fixture has problems in every table, so the comparison above compared something
         assert all(t.quarantined > 0 for t in store.report.tables.values())
+        with pytest.raises(KeyError, match=r"no table 'clicks'.*known: products"):
+            store.table("clicks")
 
 
 def test_file_order_across_splits_and_parts(spark: Any, tmp_path: Path) -> None:
@@ -184,9 +187,9 @@ def test_simulated_world_same_numbers(spark: Any, world: Path, tmp_path: Path) -
     settings = AnalysisSettings()
     ingest(world, tmp_path / "s.duckdb")
     blocks = {
-        "data": lambda s: data_summary(s, settings).to_dict(),
-        "overview": lambda s: overview(s, settings).to_dict(),
-        "hypotheses": lambda s: hypotheses.test_hypotheses(s, settings).to_dict(),
+        "data": lambda s: data_summary(s, settings).model_dump(),
+        "overview": lambda s: overview(s, settings).model_dump(),
+        "hypotheses": lambda s: hypotheses.fit_hypotheses(s, settings).to_dict(),
     }
     with open_spark_store(world, spark) as store, open_store(tmp_path / "s.duckdb") as duck:
         assert diffs(store.report.to_dict(), duck.report.to_dict()) == []
@@ -204,9 +207,9 @@ def test_cli_ingest_and_analyze_with_spark_backend(
 ) -> None:
     from typer.testing import CliRunner
 
-    from seemingly import analysis
     from seemingly.cli import app
     from seemingly.store.spark import open_spark_store
+    from seemingly.study import analysis
 
     # The blocks the Spark path is held to here; the other blocks are slow on a tiny local
     # Spark and are compared by test_simulated_world_same_numbers where it matters.

@@ -23,7 +23,7 @@ from seemingly.config import AnalysisSettings, ModelSettings
 from seemingly.explain.relations_summary import compare_groups
 from seemingly.ranking.features import FEATURE_NAMES, FeatureSnapshot, compute_features
 from seemingly.ranking.models import RelevanceModel
-from seemingly.ranking.models.relevance_only import split_queries
+from seemingly.ranking.models.data import split_queries
 from seemingly.store import store_from_frames
 from seemingly.study.analysis import analyze
 from seemingly.study.run import run_study
@@ -199,7 +199,7 @@ def test_orders_only_relations_and_skips(tmp_path: Path) -> None:
     f = frames()
     store = store_from_frames(tmp_path / "s.duckdb", products=f["products"], orders=f["orders"])
     try:
-        results = analyze(store, FAST)
+        results = analyze(store, FAST).to_dict()
     finally:
         store.close()
     rel = results["relations"]
@@ -234,3 +234,12 @@ def test_crowdflower_converted_then_studied(tmp_path: Path) -> None:
     assert "copurchase" in results["relations"]["skipped"]
     assert {"hypotheses", "strategies", "tradeoff"} <= set(results["skipped"])
     assert (tmp_path / "study" / "report.html").is_file()
+
+
+def test_relevance_only_models_block_names_the_saved_file(study: tuple[Path, dict]) -> None:
+    out, results = study
+    manifest = json.loads((out / "models" / "manifest.json").read_text())
+    entry = results["models"]["relevance"]
+    assert entry["file"] == "relevance.txt"
+    assert entry["sha256"] == manifest["files"]["relevance.txt"]
+    assert entry["metrics"] == manifest["models"]["relevance"]["metrics"]

@@ -9,8 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from seemingly.config import AnalysisSettings
-from seemingly.study.run import STAGES, run_study
+from seemingly.config import AnalysisSettings, ModelSettings
+from seemingly.ranking.models.artifacts import sha256_file
+from seemingly.results import Results
+from seemingly.study.run import STAGES, StudyResult, run_study
 
 XSS = "<script>alert(1)</script>"
 
@@ -29,13 +31,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def runs(world: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    outs = []
-    for name in ("first", "second"):
-        out = tmp_path_factory.mktemp(name)
-        run_study(world, out, settings=AnalysisSettings(seed=3))
-        outs.append(out)
-    return outs[0], outs[1]
+def studies(world: Path, tmp_path_factory: pytest.TempPathFactory
+            ) -> tuple[StudyResult, StudyResult]:
+    first, second = (run_study(world, tmp_path_factory.mktemp(name),
+                               settings=AnalysisSettings(seed=3))
+                     for name in ("first", "second"))
+    return first, second
+
+
+@pytest.fixture(scope="module")
+def runs(studies: tuple[StudyResult, StudyResult]) -> tuple[Path, Path]:
+    return studies[0].out_dir, studies[1].out_dir
 
 
 def test_every_output_is_written(runs: tuple[Path, Path]) -> None:
@@ -84,3 +90,63 @@ def test_study_report_renders_in_chromium(runs: tuple[Path, Path], tmp_path: Pat
         page.screenshot(path=str(tmp_path / "study.png"), full_page=True)
     assert log.errors == [] and log.dialogs == []
     assert (tmp_path / "study.png").stat().st_size > 50_000
+
+
+def test_the_models_block_describes_the_saved_files(runs: tuple[Path, Path]) -> None:
+    out = runs[0]
+    block = json.loads((out / "results.json").read_text())["models"]
+    manifest = json.loads((out / "models" / "manifest.json").read_text())
+    assert set(block) == set(manifest["models"]) == {"relevance", "purchase", "engagement"}
+    for name, entry in block.items():
+        assert entry["file"] == f"{name}.txt"
+        assert entry["sha256"] == manifest["files"][entry["file"]]
+        assert entry["sha256"] == sha256_file(out / "models" / entry["file"])
+        # one fit: the block's metrics are those of the saved model, not of another fit
+        assert entry["metrics"] == manifest["models"][name]["metrics"]
+        assert manifest["models"][name]["params"]["n_estimators"] == 100
+
+
+def test_results_json_validates_against_the_committed_schema(runs: tuple[Path, Path]) -> None:
+    import jsonschema
+
+    schema = json.loads((Path(__file__).parents[2] / "docs" / "results.schema.json").read_text())
+    jsonschema.validate(json.loads((runs[0] / "results.json").read_text()), schema)
+
+
+def test_the_study_returns_the_results_it_wrote(studies: tuple[StudyResult, StudyResult]
+                                                ) -> None:
+    study = studies[0]
+    assert Results.from_json(study.results_path) == study.results
+    assert study.results.hypotheses is not None and study.results.run is not None
+    assert study.results.run.timings == study.timings
+    assert study.models_dir == study.out_dir / "models"
+
+
+def test_every_model_is_fitted_with_the_model_settings(world: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Saved models, K-fold refits and cross-fitted scores all use settings.models."""
+    from seemingly.ranking.models import training
+    from seemingly.ranking.tradeoff import run as tradeoff_run
+    from seemingly.store import open_data
+    from seemingly.study.analysis import analyze
+
+    seen: list[int] = []
+    real_init = training.RelevanceModel.__init__
+
+    def spy(self: training.RelevanceModel, **kwargs: object) -> None:
+        seen.append(int(kwargs.get("n_estimators", -1)))  # type: ignore[call-overload]
+        real_init(self, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tradeoff_run.RelevanceModel, "__init__", spy)
+    models = ModelSettings(n_estimators=7, learning_rate=0.2, eval_folds=2, weight_step=0.5,
+                           replicates=1, n_boot=10)
+    settings = AnalysisSettings(seed=3, models=models)
+    with open_data(world, tmp_path) as store:
+        results = analyze(store, settings, models_dir=tmp_path / "models")
+    # 1 saved + 2 fold refits + 2 folds x 3 cross-fits, every one with 7 trees
+    assert seen == [7] * 9
+    manifest = json.loads((tmp_path / "models" / "manifest.json").read_text())
+    assert manifest["models"]["purchase"]["params"]["learning_rate"] == 0.2
+    assert results.models is not None and results.tradeoff is not None
+    for name, entry in results.models.items():
+        assert entry.sha256 == manifest["files"][f"{name}.txt"]

@@ -14,8 +14,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from seemingly.adapters.conversion import DATASET_FILE, REPORT_FILE, Drop, LabelScale
-from seemingly.contract import TABLES, normalize_query
+from seemingly.adapters.conversion import REPORT_FILE, Drop, LabelScale
+from seemingly.contract import DATASET_FILE, TABLES, normalize_query
 from seemingly.errors import ContractError
 
 # Compression suffixes pandas reads by itself; a plain file wins over a compressed one.

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from seemingly.contract import DATASET_FILE
+
 __all__ = ["ConversionReport", "Drop", "LabelScale"]
 
-#: Written next to the tables; analyses read it to pick the label threshold / ESCI letters.
-DATASET_FILE = "dataset.json"
 #: The full conversion report, as JSON.
 REPORT_FILE = "conversion.json"
 

@@ -3,18 +3,13 @@ happen inside the commands so ``seemingly --help`` stays fast."""
 
 from __future__ import annotations
 
-import importlib
-
 from seemingly.cli.app import app
 
-# Command groups; a module that does not exist yet is skipped so the CLI grows with the package.
-_COMMAND_MODULES = ("data", "simulate", "train", "study", "report", "serve", "convert")
-for _name in _COMMAND_MODULES:
-    try:
-        importlib.import_module(f"seemingly.cli.{_name}")
-    except ModuleNotFoundError as exc:  # pragma: no cover - only while a group is unwritten
-        if exc.name != f"seemingly.cli.{_name}":
-            raise
+# Imported for their side effect, registering their commands on ``app``, in the order
+# ``seemingly --help`` lists them.
+# isort: off
+from seemingly.cli import data, simulate, train, study, report, serve, convert  # noqa: F401
+# isort: on
 
 
 def main() -> None:

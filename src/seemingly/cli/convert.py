@@ -8,9 +8,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from seemingly.adapters.conversion import DATASET_FILE, REPORT_FILE, ConversionReport
+from seemingly.adapters.conversion import REPORT_FILE, ConversionReport
 from seemingly.adapters.registry import FORMATS
 from seemingly.cli.app import app
+from seemingly.contract import DATASET_FILE
 
 __all__ = ["convert_command"]
 

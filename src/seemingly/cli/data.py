@@ -142,15 +142,16 @@ def analyze_cmd(
 
     from seemingly.config import AnalysisSettings, LabelSettings
     from seemingly.errors import ContractError
-    from seemingly.store.core import Store
-    from seemingly.study.analysis import analyze, write_results
+    from seemingly.store import StoreLike, dataset_label_settings, open_data
+    from seemingly.study.analysis import analyze
 
     if backend not in ("duckdb", "spark"):
         raise typer.BadParameter(f"--backend {backend!r}: use duckdb or spark")
-    from seemingly.study.run import dataset_label_settings
-
     # A converter's dataset.json says how its labels read; --relevant-at still overrides it.
-    recorded = dataset_label_settings(Path(data)) if "://" not in str(data) else None
+    try:
+        recorded = dataset_label_settings(data)
+    except ContractError as exc:
+        raise _fail(exc) from None
     base = AnalysisSettings(labels=recorded) if recorded is not None else AnalysisSettings()
     updates: dict[str, Any] = {}
     if min_offers is not None:
@@ -162,7 +163,7 @@ def analyze_cmd(
     settings = AnalysisSettings(**{**base.model_dump(), **updates})
     console = Console(stderr=True)
     start = time.perf_counter()
-    store: Store
+    store: StoreLike
     try:
         with console.status(f"reading {data} ..."):
             if backend == "spark":  # validated in the cluster; nothing is written but results
@@ -170,11 +171,11 @@ def analyze_cmd(
 
                 store = open_spark_store(data, settings=_spark_settings(spark_master, spark_conf))
             else:
-                store = Store.for_data(data, out)
+                store = open_data(data, out)
         t_ingest = time.perf_counter() - start
         with store, console.status("measuring ..."):
             results = analyze(store, settings)
-        path = write_results(results, out)
+        path = results.write(out)
     except (ContractError, FileNotFoundError) as exc:
         raise _fail(exc) from None
     total = time.perf_counter() - start

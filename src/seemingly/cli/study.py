@@ -27,7 +27,7 @@ def study_cmd(
         5, "--min-offers", min=1, help="offers a (query, product) level needs"
     ),
 ) -> None:
-    """Validate -> ingest -> analyze -> strategies -> train -> trade-off -> report."""
+    """Validate -> ingest -> analyze -> strategies -> trade-off -> save its models -> report."""
     from rich.console import Console
     from rich.table import Table
 

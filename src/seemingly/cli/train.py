@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -38,12 +37,12 @@ def train_cmd(
     """Train the relevance, purchase and engagement models on DATA and write OUT."""
     from seemingly.errors import ContractError
     from seemingly.ranking.models import train
-    from seemingly.store.core import Store
+    from seemingly.store import open_data
 
     settings = _settings(seed, None)
     start = time.perf_counter()
     try:
-        store = Store.for_data(data, work or out.parent / f"{out.name}-work")
+        store = open_data(data, work or out.parent / f"{out.name}-work")
         with store:
             trained = train(store, settings, out,
                             window_split=settings.models.window_split,
@@ -75,28 +74,34 @@ def tradeoff_cmd(
     from seemingly.errors import ContractError
     from seemingly.explain.strategies import strategies_from_store
     from seemingly.ranking.tradeoff import run_tradeoff
-    from seemingly.store.core import Store
-    from seemingly.study.analysis import _jsonable
+    from seemingly.results import Results
+    from seemingly.store import open_data
 
     settings = _settings(seed, min_offers, eval_folds)
     start = time.perf_counter()
     try:
-        store = Store.for_data(data, out)
+        store = open_data(data, out)
         with store:
             strategies = strategies_from_store(store, settings)
             result, trained = run_tradeoff(store, settings)
     except (ContractError, FileNotFoundError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=1) from None
-    blocks = {"strategies": strategies.to_dict(), "tradeoff": result.to_dict(),
-              "models": trained.to_dict()}
+    tradeoff = result.to_block()
+    blocks = Results(strategies=strategies.to_block(), tradeoff=tradeoff,
+                     models=trained.to_block())
     out.mkdir(parents=True, exist_ok=True)
-    (out / "tradeoff.json").write_text(json.dumps(_jsonable(blocks), indent=2))
-    for objective in ("purchase", "engagement"):
-        d = result.to_dict()[objective]["dominance"]
-        lo, hi = d["difference_ci"]
-        typer.echo(f"{objective}: hypervolume fusion {d['fusion_hypervolume']:.4f}, joint "
-                   f"{d['joint_hypervolume']:.4f}, difference {d['difference']:+.4f} "
-                   f"[{lo:+.4f}, {hi:+.4f}]; fusion points dominated "
-                   f"{d['share_fusion_points_dominated']:.0%}")
+    (out / "tradeoff.json").write_text(blocks.to_json())
+    for objective, block in (("purchase", tradeoff.purchase), ("engagement", tradeoff.engagement)):
+        d = block.dominance
+        lo, hi = d.difference_ci
+        typer.echo(f"{objective}: hypervolume fusion {_f(d.fusion_hypervolume, '.4f')}, joint "
+                   f"{_f(d.joint_hypervolume, '.4f')}, difference {_f(d.difference, '+.4f')} "
+                   f"[{_f(lo, '+.4f')}, {_f(hi, '+.4f')}]; fusion points dominated "
+                   f"{_f(d.share_fusion_points_dominated, '.0%')}")
     typer.echo(f"wrote {out / 'tradeoff.json'} in {time.perf_counter() - start:.1f} s")
+
+
+def _f(x: float | None, spec: str) -> str:
+    """``x`` formatted, or "n/a" where results.json holds null (a NaN statistic)."""
+    return "n/a" if x is None else format(x, spec)

@@ -6,18 +6,23 @@ outcome leave the engine, with the titles of the query's relevant products besid
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from seemingly.config import AnalysisSettings
+from seemingly.contract import OUTCOME_COUNTS
+
+if TYPE_CHECKING:
+    from seemingly.store import StoreLike
 
 __all__ = ["top_irrelevant_examples"]
 
-Outcome = Literal["purchase", "engagement"]
-_COUNT = {"purchase": "purchases", "engagement": "engagements"}
-
 
 def top_irrelevant_examples(
-    store: Any, settings: AnalysisSettings | None = None, *, n: int = 10, n_relevant_titles: int = 3
+    store: StoreLike,
+    settings: AnalysisSettings | None = None,
+    *,
+    n: int = 10,
+    n_relevant_titles: int = 3,
 ) -> dict[str, list[dict[str, Any]]]:
     """The ``n`` judged-irrelevant pairs with the most purchases (and engagements), among
     queries that have at least one judged-relevant product.
@@ -38,7 +43,7 @@ def top_irrelevant_examples(
     irrelevant = irrelevant.semi_join(with_relevant, "query")
     products = store.table("products").select("product_id", "title", "category", "price")
     out: dict[str, list[dict[str, Any]]] = {}
-    for outcome, count in _COUNT.items():
+    for outcome, count in OUTCOME_COUNTS.items():
         top = (
             irrelevant.order_by(
                 [

@@ -37,6 +37,7 @@ Factor definitions (the contract's, made precise):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.types as ir
@@ -46,13 +47,10 @@ from ibis import _
 from seemingly.config import AnalysisSettings, HypothesisSettings
 from seemingly.explain.relations import copurchase_lift, purchase_baskets, semantic_similarity
 
+if TYPE_CHECKING:
+    from seemingly.store import StoreLike
+
 __all__ = ["offer_factors", "build_offer_factors", "FactorTable"]
-
-FACTOR_COLUMNS = (
-    "popularity", "popularity_log2", "price_ratio", "semantic", "copurchase", "history",
-    "history_brand",
-)
-
 
 @dataclass(frozen=True)
 class FactorTable:
@@ -63,12 +61,12 @@ class FactorTable:
     warnings: tuple[str, ...]
 
 
-def offer_factors(store: object, settings: AnalysisSettings | None = None) -> ir.Table:
+def offer_factors(store: StoreLike, settings: AnalysisSettings | None = None) -> ir.Table:
     """Per judged offer: ids, ``relevant``, outcomes, category, ``length_bin`` and every factor.
 
     Parameters
     ----------
-    store : a ``seemingly.store.Store`` holding products, offers and judgments (orders optional).
+    store : ``seemingly.store.StoreLike`` with products, offers, judgments (orders optional).
     settings : analysis settings; ``settings.hypotheses`` holds the factor knobs.
 
     Returns
@@ -79,7 +77,7 @@ def offer_factors(store: object, settings: AnalysisSettings | None = None) -> ir
 
 
 def offer_factor_table(
-    store: object, settings: AnalysisSettings | None = None, *, cells: bool = False
+    store: StoreLike, settings: AnalysisSettings | None = None, *, cells: bool = False
 ) -> FactorTable:
     """Like :func:`offer_factors`, also telling where co-purchases came from and any warning.
 
@@ -90,15 +88,15 @@ def offer_factor_table(
 
     settings = settings or AnalysisSettings()
     for name in ("offers", "judgments"):
-        if not store.has(name):  # type: ignore[attr-defined]
+        if not store.has(name):
             raise ValueError(
                 f"the store has no {name!r} table; the hypothesis tests need offers and "
                 "judgments (ingest a folder with offers.* and judgments.*)"
             )
-    orders = store.table("orders") if store.has("orders") else None  # type: ignore[attr-defined]
+    orders = store.table("orders") if store.has("orders") else None
     return build_offer_factors(
-        offers=store.table("offers"),  # type: ignore[attr-defined]
-        products=store.table("products"),  # type: ignore[attr-defined]
+        offers=store.table("offers"),
+        products=store.table("products"),
         relevance=relevance(store, settings),
         orders=orders,
         settings=settings.hypotheses,

@@ -9,8 +9,7 @@ Several judgments of one (query, product) are combined by majority; ties follow
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import ibis
 import ibis.expr.types as ir
@@ -18,8 +17,12 @@ import numpy as np
 
 from seemingly.config import AnalysisSettings, LabelSettings
 from seemingly.errors import ContractError
+from seemingly.results.explain import Agreement
 
-__all__ = ["relevance", "agreement", "Agreement"]
+if TYPE_CHECKING:
+    from seemingly.store import StoreLike
+
+__all__ = ["relevance", "agreement"]
 
 Scale = Literal["esci", "boolean", "numeric"]
 _ESCI = frozenset("ESCI")
@@ -77,7 +80,9 @@ def _votes(judgments: ir.Table, settings: LabelSettings) -> ir.Table:
     return judgments.mutate(vote=vote)
 
 
-def relevance(store: Any, settings: LabelSettings | AnalysisSettings | None = None) -> ir.Table:
+def relevance(
+    store: StoreLike, settings: LabelSettings | AnalysisSettings | None = None
+) -> ir.Table:
     """Relevance of each judged (query, product): majority of its judgments.
 
     Returns an Ibis table with columns ``query, product_id, relevant (bool), n_judgments
@@ -107,31 +112,6 @@ def relevance(store: Any, settings: LabelSettings | AnalysisSettings | None = No
     )
 
 
-@dataclass(frozen=True)
-class Agreement:
-    """Krippendorff's alpha (nominal, on relevant / not relevant) over multiply judged items.
-
-    ``alpha`` is None when it cannot be computed; ``reason`` says why.
-    """
-
-    alpha: float | None
-    n_items: int
-    n_annotators: int
-    n_judgments: int
-    method: str = "krippendorff_alpha_nominal"
-    reason: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "alpha": self.alpha,
-            "method": self.method,
-            "n_items": self.n_items,
-            "n_annotators": self.n_annotators,
-            "n_judgments": self.n_judgments,
-            "reason": self.reason,
-        }
-
-
 def alpha_from_counts(counts: np.ndarray) -> float:
     """Krippendorff's nominal alpha from an items x categories matrix of value counts.
 
@@ -143,7 +123,9 @@ def alpha_from_counts(counts: np.ndarray) -> float:
     return float(krippendorff.alpha(value_counts=counts, level_of_measurement="nominal"))
 
 
-def agreement(store: Any, settings: LabelSettings | AnalysisSettings | None = None) -> Agreement:
+def agreement(
+    store: StoreLike, settings: LabelSettings | AnalysisSettings | None = None
+) -> Agreement:
     """Annotator agreement on relevance over (query, product) items judged at least twice.
 
     With several judgments per item but no ``annotator_id``, each judgment counts as a
@@ -151,7 +133,7 @@ def agreement(store: Any, settings: LabelSettings | AnalysisSettings | None = No
     """
     ls = _label_settings(settings)
     if not store.has("judgments"):
-        return Agreement(None, 0, 0, 0, reason="no judgments table")
+        return _agreement(None, 0, 0, 0, reason="no judgments table")
     j = store.table("judgments")
     votes = _votes(j, ls)
     per_item = votes.group_by(["query", "product_id"]).aggregate(
@@ -160,23 +142,19 @@ def agreement(store: Any, settings: LabelSettings | AnalysisSettings | None = No
     multi = per_item.filter(per_item.n >= 2).select("n", "k").to_pandas()
     n_annotators = int(j.annotator_id.nunique().execute() or 0)
     if multi.empty:
-        return Agreement(
-            None,
-            0,
-            n_annotators,
-            0,
-            reason="no (query, product) was judged by two or more annotators",
-        )
+        return _agreement(None, 0, n_annotators, 0,
+                          reason="no (query, product) was judged by two or more annotators")
     k = multi["k"].to_numpy(dtype=float)
     n = multi["n"].to_numpy(dtype=float)
     counts = np.column_stack([n - k, k])
     n_j = int(n.sum())
     if (counts.sum(axis=0) == 0).any():
-        return Agreement(
-            None,
-            len(multi),
-            n_annotators,
-            n_j,
-            reason="every judgment has the same value, so agreement is undefined",
-        )
-    return Agreement(alpha_from_counts(counts), len(multi), n_annotators, n_j)
+        return _agreement(None, len(multi), n_annotators, n_j,
+                          reason="every judgment has the same value, so agreement is undefined")
+    return _agreement(alpha_from_counts(counts), len(multi), n_annotators, n_j)
+
+
+def _agreement(alpha: float | None, n_items: int, n_annotators: int, n_judgments: int,
+               reason: str | None = None) -> Agreement:
+    return Agreement(alpha=alpha, method="krippendorff_alpha_nominal", n_items=n_items,
+                     n_annotators=n_annotators, n_judgments=n_judgments, reason=reason)

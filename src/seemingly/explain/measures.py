@@ -6,57 +6,30 @@ per-pair table stays an Ibis expression; only the few overview aggregates leave 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.types as ir
-import numpy as np
-from scipy.stats import norm
 
 from seemingly.config import AnalysisSettings
-from seemingly.explain.labels import Agreement, agreement, relevance
+from seemingly.explain.intervals import wilson, wilson_expr
+from seemingly.explain.labels import agreement, relevance
+from seemingly.results.explain import (
+    DataBlock,
+    IrrelevantShare,
+    LevelPair,
+    LevelRate,
+    OverviewBlock,
+    ShareRate,
+)
 
-__all__ = ["wilson", "levels", "overview", "data_summary"]
+if TYPE_CHECKING:
+    from seemingly.store import StoreLike
 
-
-def _z(confidence: float) -> float:
-    return float(norm.ppf(0.5 + confidence / 2))
-
-
-def wilson(successes: Any, trials: Any, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval for binomial proportions, vectorised.
-
-    Returns ``(low, high)`` arrays; NaN where ``trials == 0``.
-
-    >>> lo, hi = wilson(3, 10)
-    >>> round(float(lo), 4), round(float(hi), 4)
-    (0.1078, 0.6032)
-    """
-    x = np.asarray(successes, dtype=float)
-    n = np.asarray(trials, dtype=float)
-    z = _z(confidence)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = x / n
-        denom = 1 + z**2 / n
-        center = (p + z**2 / (2 * n)) / denom
-        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-        low = np.where(n > 0, np.clip(center - half, 0.0, 1.0), np.nan)
-        high = np.where(n > 0, np.clip(center + half, 0.0, 1.0), np.nan)
-    return low, high
+__all__ = ["levels", "overview", "data_summary"]
 
 
-def _wilson_expr(x: ir.NumericValue, n: ir.NumericValue, z: float) -> tuple[Any, Any]:
-    """The Wilson bounds as Ibis expressions (same formula as :func:`wilson`)."""
-    nf = n.cast("float64")
-    p = x.cast("float64") / nf
-    denom = 1 + z**2 / nf
-    center = (p + z**2 / (2 * nf)) / denom
-    half = z * (p * (1 - p) / nf + z**2 / (4 * nf * nf)).sqrt() / denom
-    return ibis.greatest(center - half, 0.0), ibis.least(center + half, 1.0)
-
-
-def levels(store: Any, settings: AnalysisSettings | None = None) -> ir.Table:
+def levels(store: StoreLike, settings: AnalysisSettings | None = None) -> ir.Table:
     """Purchase and engagement level of every (query, product) with >= ``min_offers`` offers.
 
     Columns: query, product_id, offers, purchases, engagements, purchase_level,
@@ -72,9 +45,8 @@ def levels(store: Any, settings: AnalysisSettings | None = None) -> ir.Table:
         engagements=o.engaged.cast("int64").sum(),
     )
     g = g.filter(g.offers >= s.min_offers)
-    z = _z(s.confidence)
-    pl_lo, pl_hi = _wilson_expr(g.purchases, g.offers, z)
-    el_lo, el_hi = _wilson_expr(g.engagements, g.offers, z)
+    pl_lo, pl_hi = wilson_expr(g.purchases, g.offers, s.confidence)
+    el_lo, el_hi = wilson_expr(g.engagements, g.offers, s.confidence)
     g = g.mutate(
         purchase_level=g.purchases.cast("float64") / g.offers.cast("float64"),
         engagement_level=g.engagements.cast("float64") / g.offers.cast("float64"),
@@ -89,79 +61,35 @@ def levels(store: Any, settings: AnalysisSettings | None = None) -> ir.Table:
     return g.mutate(relevant=ibis.null("boolean"))
 
 
-@dataclass(frozen=True)
-class Rate:
-    """A proportion with its Wilson interval; ``n`` trials, named ``count_key`` in to_dict."""
-
-    value: float | None
-    low: float | None
-    high: float | None
-    n: int
-    count_key: str = "offers"
-
-    @classmethod
-    def of(cls, x: float, n: float, confidence: float, count_key: str = "offers") -> Rate:
-        if n <= 0:
-            return cls(None, None, None, 0, count_key)
-        lo, hi = wilson(x, n, confidence)
-        return cls(float(x / n), float(lo), float(hi), int(n), count_key)
-
-    def to_dict(self) -> dict[str, Any]:
-        ci = None if self.low is None else [self.low, self.high]
-        return {"value": self.value, "ci": ci, self.count_key: self.n}
+def _level(x: float, n: float, confidence: float) -> LevelRate:
+    """``x`` of ``n`` offers as a level with its Wilson interval (null without offers)."""
+    if n <= 0:
+        return LevelRate(value=None, ci=None, offers=0)
+    lo, hi = wilson(x, n, confidence)
+    return LevelRate(value=float(x / n), ci=(float(lo), float(hi)), offers=int(n))
 
 
-@dataclass(frozen=True)
-class Overview:
-    """The contract's ``overview`` block, pooled over all judged offers.
-
-    ``purchase_level`` / ``engagement_level`` map "relevant" / "irrelevant" to a Rate over
-    offers (``{"value", "ci": [lo, hi], "offers"}`` in JSON); ``irrelevant_share`` maps
-    "purchases" / "engagements" to the share of judged purchases (engagements) that went to
-    irrelevant products (``{"value", "ci", "n"}``, n = judged purchases or engagements).
-    Levels are None when the data has no offers or no judgments.
-    """
-
-    purchase_level: dict[str, Rate] | None
-    engagement_level: dict[str, Rate] | None
-    irrelevant_share: dict[str, Rate] | None
-    annotator_agreement: Agreement
-    confidence: float = 0.95
-    notes: tuple[str, ...] = field(default=())
-
-    def to_dict(self) -> dict[str, Any]:
-        def block(d: dict[str, Rate] | None) -> dict[str, Any] | None:
-            return None if d is None else {k: v.to_dict() for k, v in d.items()}
-
-        return {
-            "purchase_level": block(self.purchase_level),
-            "engagement_level": block(self.engagement_level),
-            "irrelevant_share": block(self.irrelevant_share),
-            "annotator_agreement": self.annotator_agreement.to_dict(),
-        }
+def _share(x: float, n: float, confidence: float) -> ShareRate:
+    """``x`` of ``n`` judged purchases (engagements) as a share with its Wilson interval."""
+    level = _level(x, n, confidence)
+    return ShareRate(value=level.value, ci=level.ci, n=level.offers)
 
 
-def _judged_offers(store: Any, s: AnalysisSettings) -> ir.Table:
+def _judged_offers(store: StoreLike, s: AnalysisSettings) -> ir.Table:
     o = store.table("offers")
     rel = relevance(store, s.labels).select("query", "product_id", "relevant")
     return o.inner_join(rel, ["query", "product_id"])
 
 
-def overview(store: Any, settings: AnalysisSettings | None = None) -> Overview:
-    """PL and EL of judged-relevant vs judged-irrelevant offers, the irrelevant share of
-    purchases and engagements, and annotator agreement."""
+def overview(store: StoreLike, settings: AnalysisSettings | None = None) -> OverviewBlock:
+    """The ``overview`` block: PL and EL of judged-relevant vs judged-irrelevant offers, the
+    share of judged purchases and engagements that went to irrelevant products, and annotator
+    agreement. Levels are null when the data has no offers or no judgments."""
     s = settings or AnalysisSettings()
     agree = agreement(store, s.labels)
     if not (store.has("offers") and store.has("judgments")):
-        missing = [t for t in ("offers", "judgments") if not store.has(t)]
-        return Overview(
-            None,
-            None,
-            None,
-            agree,
-            s.confidence,
-            (f"levels skipped: no {' and no '.join(missing)} table",),
-        )
+        return OverviewBlock(purchase_level=None, engagement_level=None, irrelevant_share=None,
+                             annotator_agreement=agree)
     j = _judged_offers(store, s)
     agg = (
         j.group_by("relevant")
@@ -178,48 +106,26 @@ def overview(store: Any, settings: AnalysisSettings | None = None) -> Overview:
         return float(agg.loc[rel, col]) if rel in agg.index else 0.0
 
     c = s.confidence
-    pl = {
-        k: Rate.of(get(r, "purchases"), get(r, "offers"), c)
-        for k, r in (("relevant", True), ("irrelevant", False))
-    }
-    el = {
-        k: Rate.of(get(r, "engagements"), get(r, "offers"), c)
-        for k, r in (("relevant", True), ("irrelevant", False))
-    }
-    share = {
-        col: Rate.of(get(False, col), get(False, col) + get(True, col), c, count_key="n")
-        for col in ("purchases", "engagements")
-    }
-    return Overview(pl, el, share, agree, c)
+
+    def pair(col: str) -> LevelPair:
+        return LevelPair(relevant=_level(get(True, col), get(True, "offers"), c),
+                         irrelevant=_level(get(False, col), get(False, "offers"), c))
+
+    def share(col: str) -> ShareRate:
+        return _share(get(False, col), get(False, col) + get(True, col), c)
+
+    return OverviewBlock(
+        purchase_level=pair("purchases"), engagement_level=pair("engagements"),
+        irrelevant_share=IrrelevantShare(purchases=share("purchases"),
+                                         engagements=share("engagements")),
+        annotator_agreement=agree)
 
 
-@dataclass(frozen=True)
-class DataSummary:
-    """The contract's ``data`` block."""
-
-    offers: int
-    offers_judged: int
-    queries: int
-    products: int
-    users: int
-    quarantined: dict[str, int]
-    warnings: tuple[str, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "offers": self.offers,
-            "offers_judged": self.offers_judged,
-            "queries": self.queries,
-            "products": self.products,
-            "users": self.users,
-            "quarantined": dict(self.quarantined),
-            "warnings": list(self.warnings),
-        }
-
-
-def data_summary(store: Any, settings: AnalysisSettings | None = None) -> DataSummary:
-    """Counts of the accepted data; ``queries`` counts distinct normalised queries in offers
-    (in judgments when there are no offers)."""
+def data_summary(store: StoreLike, settings: AnalysisSettings | None = None,
+                 warnings: tuple[str, ...] = ()) -> DataBlock:
+    """The ``data`` block: counts of the accepted data (``queries`` counts distinct normalised
+    queries in offers, in judgments when there are no offers), rows quarantined per table, and
+    the ingest's warnings followed by ``warnings`` (what the other stages skipped, and why)."""
     s = settings or AnalysisSettings()
     products = int(store.table("products").count().execute())
     offers = judged = users = queries = 0
@@ -232,12 +138,8 @@ def data_summary(store: Any, settings: AnalysisSettings | None = None) -> DataSu
             judged = int(_judged_offers(store, s).count().execute())
     elif store.has("judgments"):
         queries = int(store.table("judgments").query.nunique().execute())
-    return DataSummary(
-        offers,
-        judged,
-        queries,
-        products,
-        users,
-        store.report.quarantined,
-        tuple(store.report.warnings),
+    return DataBlock(
+        offers=offers, offers_judged=judged, queries=queries, products=products, users=users,
+        quarantined=dict(store.report.quarantined),
+        warnings=[*store.report.warnings, *warnings],
     )

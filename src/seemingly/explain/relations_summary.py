@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
@@ -37,6 +37,10 @@ from scipy import stats
 
 from seemingly.config import AnalysisSettings
 from seemingly.explain.relations import copurchase_lift, purchase_baskets, semantic_similarity
+from seemingly.results import RelationsBlock
+
+if TYPE_CHECKING:
+    from seemingly.store import StoreLike
 
 __all__ = ["relations_summary", "RelationsSummary"]
 
@@ -60,6 +64,10 @@ class RelationsSummary:
     def to_dict(self) -> dict[str, Any]:
         return {"semantic": self.semantic, "copurchase": self.copurchase,
                 "skipped": dict(self.skipped)}
+
+    def to_block(self) -> RelationsBlock:
+        """The typed ``relations`` block of :class:`seemingly.results.Results`."""
+        return RelationsBlock.model_validate(self.to_dict())
 
 
 # -- statistics over queries (pair-level frames are small: judged pairs only) -----------------
@@ -156,7 +164,7 @@ def _relevant_pairs(rel: ir.Table) -> ir.Table:
             .filter(_.product_a != _.product_b).select("query", "product_a", "product_b"))
 
 
-def _semantic(store: Any, rel: ir.Table, settings: AnalysisSettings) -> pd.DataFrame:
+def _semantic(store: StoreLike, rel: ir.Table, settings: AnalysisSettings) -> pd.DataFrame:
     """Per judged (query, product): the largest similarity to the query's other relevant ones."""
     qpairs = _relevant_pairs(rel)
     pairs = qpairs.select("product_a", "product_b").distinct().to_pandas()
@@ -242,7 +250,9 @@ def _copurchase_judged(rel: ir.Table, baskets: ir.Table) -> pd.DataFrame:
     return judged.merge(best.to_pandas(), on=["query", "product_id"], how="left")
 
 
-def relations_summary(store: Any, settings: AnalysisSettings | None = None) -> RelationsSummary:
+def relations_summary(
+    store: StoreLike, settings: AnalysisSettings | None = None
+) -> RelationsSummary:
     """Semantic and co-purchase relations from judgments and orders; offers are not needed.
 
     Examples

@@ -13,15 +13,20 @@ Random among all, Optimal / Worst the best / worst.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from seemingly.contract import OUTCOME_COUNTS
+from seemingly.results import StrategiesBlock
+
+if TYPE_CHECKING:
+    from seemingly.store import StoreLike
+
 __all__ = ["StrategyResult", "compare_strategies", "strategies_from_store"]
 
 STRATEGIES = ("optimal", "relevant", "irrelevant", "random", "worst")
-OUTCOMES = {"purchase": "purchases", "engagement": "engagements"}
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,10 @@ class StrategyResult:
     def to_dict(self) -> dict[str, Any]:
         return {"purchase": self.purchase.to_dict(), "engagement": self.engagement.to_dict(),
                 "min_offers": self.min_offers}
+
+    def to_block(self) -> StrategiesBlock:
+        """The typed ``strategies`` block of :class:`seemingly.results.Results`."""
+        return StrategiesBlock.model_validate(self.to_dict())
 
 
 def _per_query(levels: np.ndarray, relevant: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -130,7 +139,7 @@ def compare_strategies(levels: pd.DataFrame, *, min_offers: int = 5, n_boot: int
     # the pair: the most offered relevant and the most offered irrelevant product
     pair = df.groupby(["query", "relevant"], sort=False).head(1)
     out = {}
-    for name, count in OUTCOMES.items():
+    for name, count in OUTCOME_COUNTS.items():
         blocks = {}
         for label, frame in (("pair", pair), ("k", df)):
             if not len(frame):
@@ -154,7 +163,7 @@ def compare_strategies(levels: pd.DataFrame, *, min_offers: int = 5, n_boot: int
     return StrategyResult(out["purchase"], out["engagement"], min_offers)
 
 
-def strategies_from_store(store: Any, settings: Any) -> StrategyResult:
+def strategies_from_store(store: StoreLike, settings: Any) -> StrategyResult:
     """The strategies block from a store's offers and judgments (levels stay in the engine;
     only per (query, product) aggregates leave it)."""
     from seemingly.explain.measures import levels

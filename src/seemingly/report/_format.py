@@ -1,7 +1,7 @@
-"""Tolerant readers and number formatters for results.json values.
+"""Number formatters for the report: a value that is missing (None, NaN) reads as "n/a".
 
-results.json is written by several stages and may be partial (a stage skipped, an older
-writer, a hand-edited file), so every reader here returns None / "n/a" instead of raising.
+The typed :class:`~seemingly.results.Results` already turns NaN into None when a block is
+validated, but a block built with ``model_copy`` skips validation, so :func:`num` checks again.
 """
 
 from __future__ import annotations
@@ -10,23 +10,6 @@ import math
 from typing import Any
 
 NA = "n/a"
-
-
-def dig(obj: Any, *keys: str) -> Any:
-    """``obj[k1][k2]...`` or None when a level is missing or not a mapping."""
-    for k in keys:
-        if not isinstance(obj, dict):
-            return None
-        obj = obj.get(k)
-    return obj
-
-
-def as_dict(obj: Any) -> dict[str, Any]:
-    return obj if isinstance(obj, dict) else {}
-
-
-def as_list(obj: Any) -> list[Any]:
-    return list(obj) if isinstance(obj, list | tuple) else []
 
 
 def num(x: Any) -> float | None:
@@ -38,10 +21,10 @@ def num(x: Any) -> float | None:
 
 
 def ci_pair(ci: Any) -> tuple[float | None, float | None]:
-    items = as_list(ci)
-    if len(items) != 2:
+    """An interval's two ends as finite floats (None for a missing interval or end)."""
+    if not isinstance(ci, list | tuple) or len(ci) != 2:
         return None, None
-    return num(items[0]), num(items[1])
+    return num(ci[0]), num(ci[1])
 
 
 def fmt_int(x: Any) -> str:

@@ -1,4 +1,4 @@
-"""Plotly figures of the report, each built from one results.json block.
+"""Plotly figures of the report, each built from one typed results block.
 
 Figures are plain Plotly JSON dicts (``{"data": [...], "layout": {...}}``): building them
 through ``plotly.graph_objects`` validated every property and took seconds per report, and
@@ -14,19 +14,38 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from seemingly.report._format import as_dict, as_list, ci_pair, dig, num
+from seemingly.contract import Outcome
+from seemingly.report._format import ci_pair, num
+from seemingly.results import (
+    Effect,
+    ModelEntry,
+    ObjectiveTradeoff,
+    OverviewBlock,
+    StrategiesBlock,
+    TradeoffPoint,
+)
+from seemingly.results.explain import CurvePoint, LevelPair, OutcomeStrategies
 
-__all__ = ["Figures", "figure_json", "pareto_front"]
+__all__ = ["Figures", "figure_json"]
 
 Fig = dict[str, Any]
 
 IRRELEVANT = "#d95f02"
 RELEVANT = "#1b9e77"
 OUTCOME_COLORS = {"purchase": "#4c6ef5", "engagement": "#e8590c"}
-OUTCOMES = (("purchase", "Purchase"), ("engagement", "Engagement"))
+OUTCOMES: tuple[tuple[Outcome, str], ...] = (("purchase", "Purchase"), ("engagement", "Engagement"))
 STRATEGIES = ("optimal", "relevant", "irrelevant", "random", "worst")
+#: hypothesis name's outcome -> Effect, as ``results.hypotheses[name]`` holds it.
+Effects = Mapping[Outcome, Effect]
+
+
+def strategy_values(st: OutcomeStrategies) -> dict[str, float | None]:
+    """Each strategy's level relative to Optimal, by the names of :data:`STRATEGIES`."""
+    return {"optimal": st.optimal, "relevant": st.relevant, "irrelevant": st.irrelevant,
+            "random": st.random, "worst": st.worst}
 MAX_FEATURES = 15
 _AXIS = {"gridcolor": "#e9ecef", "zeroline": False, "automargin": True}
 
@@ -87,12 +106,11 @@ def _bar(x: list[str], y: list[float], bars: list[tuple[float, float]], name: st
 Row = tuple[str, float | None, float | None, float | None, Any]
 
 
-def _curve_rows(curve: Any) -> list[Row]:
-    rows = []
-    for row in as_list(curve):
-        if isinstance(row, dict) and "bin" in row:
-            lo, hi = ci_pair(row.get("ci"))
-            rows.append((str(row["bin"]), num(row.get("rate")), lo, hi, row.get("offers")))
+def _curve_rows(curve: Sequence[CurvePoint] | None) -> list[Row]:
+    rows: list[Row] = []
+    for point in curve or ():
+        lo, hi = ci_pair(point.ci)
+        rows.append((point.bin, num(point.rate), lo, hi, point.offers))
     return rows
 
 
@@ -125,57 +143,37 @@ def _curve_traces(rows: list[Row], index: dict[str, int], name: str, color: str,
     return traces
 
 
-def _tradeoff_points(rows: Any, level_key: str) -> list[tuple[float, float, Any]]:
+def _tradeoff_points(points: Sequence[TradeoffPoint]) -> list[tuple[float, float, float, bool]]:
+    """(relevance@1, level@1, weight, on_frontier) of the points that have both numbers."""
     out = []
-    for r in as_list(rows):
-        x, y = num(dig(r, "relevance_at_1")), num(dig(r, level_key))
+    for p in points:
+        x, y = num(p.relevance_at_1), num(p.level_at_1)
         if x is not None and y is not None:
-            out.append((x, y, r.get("weight")))
-    return out
-
-
-def pareto_front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Points not dominated when both coordinates are to be maximised, by ascending x."""
-    front: list[tuple[float, float]] = []
-    best_y = float("-inf")
-    for x, y in sorted(set(points), key=lambda p: (-p[0], -p[1])):
-        if y > best_y:
-            front.append((x, y))
-            best_y = y
-    return front[::-1]
-
-
-def _pareto_fusion(marked: Any, fusion: Any, level_key: str) -> list[tuple[float, float]]:
-    """``pareto_fusion`` as a list of points, or as a list of fusion weights."""
-    out = []
-    rows = _tradeoff_points(fusion, level_key)
-    for m in as_list(marked):
-        if isinstance(m, dict):
-            x, y = num(m.get("relevance_at_1")), num(m.get(level_key))
-            if x is not None and y is not None:
-                out.append((x, y))
-        elif (weight := num(m)) is not None:
-            out += [(r[0], r[1]) for r in rows if num(r[2]) == weight]
+            out.append((x, y, p.weight, p.on_frontier))
     return out
 
 
 class Figures:
-    """Builders for each figure; all take plain results.json blocks and return Plotly JSON."""
+    """Builders for each figure; all take typed results blocks and return Plotly JSON."""
 
     @staticmethod
-    def overview(overview: Any) -> Fig | None:
+    def overview(overview: OverviewBlock) -> Fig | None:
         data = []
+        levels: tuple[tuple[LevelPair | None, str], ...] = (
+            (overview.purchase_level, "Purchase level"),
+            (overview.engagement_level, "Engagement level"))
         for group, color, name in (("relevant", RELEVANT, "judged relevant"),
                                    ("irrelevant", IRRELEVANT, "judged irrelevant")):
             x, y, bars = [], [], []
-            for key, text in (("purchase_level", "Purchase level"),
-                              ("engagement_level", "Engagement level")):
-                block = as_dict(dig(overview, key, group))
-                v = num(block.get("value"))
+            for pair, text in levels:
+                if pair is None:
+                    continue
+                rate = pair.relevant if group == "relevant" else pair.irrelevant
+                v = num(rate.value)
                 if v is not None:
                     x.append(text)
                     y.append(v)
-                    bars.append(_error_bars(v, block.get("ci")))
+                    bars.append(_error_bars(v, rate.ci))
             if x:
                 data.append(_bar(x, y, bars, name, color))
         if not data:
@@ -184,14 +182,16 @@ class Figures:
                        yaxis={"tickformat": ".1%", "title": {"text": "share of offers"}})
 
     @staticmethod
-    def curve(effects: Any, title: str) -> Fig | None:
+    def curve(effects: Effects, title: str) -> Fig | None:
         """Irrelevant vs relevant level per factor bin, purchase and engagement side by side."""
         data: list[dict[str, Any]] = []
         layout: dict[str, Any] = {"annotations": []}
         for col, (outcome, oname) in enumerate(OUTCOMES, start=1):
-            effect = as_dict(dig(effects, outcome))
-            irr = _curve_rows(effect.get("curve"))
-            rel = _curve_rows(effect.get("curve_relevant"))
+            effect = effects.get(outcome)
+            if effect is None:
+                continue
+            irr = _curve_rows(effect.curve)
+            rel = _curve_rows(effect.curve_relevant)
             labels = list(dict.fromkeys(r[0] for r in irr + rel))
             if not labels:
                 continue
@@ -217,19 +217,20 @@ class Figures:
         return _figure(data, **layout) if data else None
 
     @staticmethod
-    def categories(effects: Any) -> Fig | None:
-        """Irrelevant / relevant level ratio per category with its interval."""
+    def categories(effects: Effects) -> Fig | None:
+        """Irrelevant / relevant level ratio per category (the block has no interval for it)."""
         data = []
         for outcome, name in OUTCOMES:
-            x, y, bars = [], [], []
-            for r in as_list(dig(effects, outcome, "categories")):
-                v = num(dig(r, "ratio"))
+            effect = effects.get(outcome)
+            x, y = [], []
+            for row in (effect.categories or []) if effect is not None else []:
+                v = num(row.ratio)
                 if v is not None:
-                    x.append(plot_text(r.get("category")))
+                    x.append(plot_text(row.category))
                     y.append(v)
-                    bars.append(_error_bars(v, r.get("ci")))
             if x:
-                data.append(_bar(x, y, bars, name, OUTCOME_COLORS[outcome]))
+                data.append({"type": "bar", "x": x, "y": y, "name": name,
+                             "marker": {"color": OUTCOME_COLORS[outcome]}})
         if not data:
             return None
         return _figure(data, barmode="group", xaxis={"type": "category"},
@@ -239,17 +240,17 @@ class Figures:
                                 "line": {"dash": "dash", "color": "#868e96", "width": 1}}])
 
     @staticmethod
-    def strategies(block: Any) -> Fig | None:
+    def strategies(block: StrategiesBlock) -> Fig | None:
         data = []
         for outcome, name in OUTCOMES:
-            st = as_dict(dig(block, outcome))
+            st = block.purchase if outcome == "purchase" else block.engagement
             x, y, bars = [], [], []
-            for s in STRATEGIES:
-                v = num(st.get(s))
+            for s, value in strategy_values(st).items():
+                v = num(value)
                 if v is not None:
                     x.append(s.capitalize())
                     y.append(v)
-                    bars.append(_error_bars(v, dig(st, "ci", s)))
+                    bars.append(_error_bars(v, st.ci.get(s)))
             if x:
                 data.append(_bar(x, y, bars, name, OUTCOME_COLORS[outcome]))
         if not data:
@@ -258,43 +259,43 @@ class Figures:
                        yaxis={"title": {"text": "level, optimal = 1"}, "rangemode": "tozero"})
 
     @staticmethod
-    def tradeoff(block: Any, level_key: str, outcome_name: str) -> Fig | None:
-        """Relevance@1 against the outcome level@1 for the fusion sweep and the joint model."""
-        data: list[dict[str, Any]] = []
-        points: list[tuple[float, float]] = []
-        for name, color, symbol in (("fusion", "#4c6ef5", "circle"),
-                                    ("joint", "#e8590c", "diamond")):
-            rows = _tradeoff_points(dig(block, name), level_key)
+    def tradeoff(block: ObjectiveTradeoff, outcome_name: str) -> Fig | None:
+        """Relevance@1 against the outcome level@1 for the fusion sweep and the joint model.
+
+        Each sweep's Pareto front is the points the trade-off stage flagged ``on_frontier``
+        (computed once, in :mod:`seemingly.ranking.tradeoff.pareto`); the report draws them
+        as rings joined by a dashed step line.
+        """
+        sweeps: list[dict[str, Any]] = []
+        fronts: list[dict[str, Any]] = []
+        for name, points, color, symbol in (("fusion", block.fusion, "#4c6ef5", "circle"),
+                                            ("joint", block.joint, "#e8590c", "diamond")):
+            rows = _tradeoff_points(points)
             if not rows:
                 continue
-            points += [(r[0], r[1]) for r in rows]
-            data.append({
+            label = "fusion sweep" if name == "fusion" else "joint model"
+            sweeps.append({
                 "type": "scatter", "mode": "lines+markers", "x": [r[0] for r in rows],
-                "y": [r[1] for r in rows],
-                "name": "fusion sweep" if name == "fusion" else "joint model",
+                "y": [r[1] for r in rows], "name": label,
                 "line": {"color": color}, "marker": {"symbol": symbol, "size": 8},
                 "hovertext": [f"{name} weight {plot_text(r[2])}" for r in rows],
                 "hoverinfo": "text+x+y"})
-        if not points:
+            front = sorted((r[0], r[1]) for r in rows if r[3])
+            if front:
+                fronts.append({
+                    "type": "scatter", "mode": "lines+markers", "name": f"{label}: Pareto front",
+                    "hoverinfo": "skip", "x": [p[0] for p in front], "y": [p[1] for p in front],
+                    "line": {"color": color, "dash": "dash", "width": 1, "shape": "vh"},
+                    "marker": {"size": 14, "color": "rgba(0,0,0,0)",
+                               "line": {"color": color, "width": 2}}})
+        if not sweeps:
             return None
-        front = pareto_front(points)
-        data.append({
-            "type": "scatter", "mode": "lines", "name": "Pareto front", "hoverinfo": "skip",
-            "x": [p[0] for p in front], "y": [p[1] for p in front],
-            "line": {"color": "#212529", "dash": "dash", "width": 1, "shape": "vh"}})
-        marked = _pareto_fusion(dig(block, "pareto_fusion"), dig(block, "fusion"), level_key)
-        if marked:
-            data.append({
-                "type": "scatter", "mode": "markers", "name": "fusion Pareto points",
-                "hoverinfo": "skip", "x": [m[0] for m in marked], "y": [m[1] for m in marked],
-                "marker": {"size": 14, "color": "rgba(0,0,0,0)",
-                           "line": {"color": "#4c6ef5", "width": 2}}})
-        return _figure(data, xaxis={"title": {"text": "relevance@1"}},
+        return _figure(sweeps + fronts, xaxis={"title": {"text": "relevance@1"}},
                        yaxis={"title": {"text": f"{outcome_name} level@1"}})
 
     @staticmethod
-    def importance(model: Any, name: str) -> Fig | None:
-        gains = [(str(k), num(v)) for k, v in as_dict(dig(model, "feature_importance")).items()]
+    def importance(model: ModelEntry, name: str) -> Fig | None:
+        gains = [(k, num(v)) for k, v in model.feature_importance.items()]
         valid = [(k, v) for k, v in gains if v is not None]
         top = sorted(valid, key=lambda g: -g[1])[:MAX_FEATURES]
         if not top:

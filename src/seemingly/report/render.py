@@ -1,4 +1,4 @@
-"""Render results.json into one self-contained, offline HTML file."""
+"""Render a :class:`~seemingly.results.Results` into one self-contained, offline HTML file."""
 
 from __future__ import annotations
 
@@ -6,19 +6,21 @@ import base64
 import csv
 import functools
 import hashlib
-import json
 import os
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import jinja2
 from markupsafe import Markup
 
-from seemingly.errors import ContractError
 from seemingly.report.view import build_context
+from seemingly.results import RESULTS_FILE, Results
 
-__all__ = ["render_html", "render_report"]
+__all__ = ["render_html", "render_report", "render_results_dir", "TableLink"]
+
+REPORT_FILE = "report.html"
 
 # Draws every [data-figure] container; the JSON sits in an HTML attribute (entity-escaped by
 # Jinja, decoded by the browser), so no user string ever lands in script text.
@@ -76,8 +78,19 @@ def _size(n: int) -> str:
     return f"{n / 1024:,.1f} kB" if n < 1024**2 else f"{n / 1024**2:,.1f} MB"
 
 
-def _tables(results_dir: Path, out: Path) -> list[dict[str, Any]]:
-    """tables/*.csv next to results.json: link (relative to the report), size, columns."""
+@dataclass(frozen=True)
+class TableLink:
+    """One tables/*.csv as the "Tables" section lists it: link relative to the page, size,
+    and the first columns of its header."""
+
+    name: str
+    href: str
+    size: str
+    columns: str
+
+
+def _tables(results_dir: Path, out: Path) -> list[TableLink]:
+    """tables/*.csv in ``results_dir``, linked relative to the page at ``out``."""
     tables = []
     for path in sorted((results_dir / "tables").glob("*.csv")):
         try:
@@ -86,29 +99,30 @@ def _tables(results_dir: Path, out: Path) -> list[dict[str, Any]]:
         except (OSError, UnicodeDecodeError, csv.Error):
             header = []
         href = Path(os.path.relpath(path.resolve(), out.resolve().parent)).as_posix()
-        tables.append({"name": path.name, "href": href, "size": _size(path.stat().st_size),
-                       "columns": ", ".join(header[:12]) + (" ..." if len(header) > 12 else "")})
+        columns = ", ".join(header[:12]) + (" ..." if len(header) > 12 else "")
+        tables.append(TableLink(path.name, href, _size(path.stat().st_size), columns))
     return tables
 
 
-def render_html(results: dict[str, Any], *, tables: list[dict[str, Any]] | None = None) -> str:
-    """The report page for a results.json dict.
+def render_html(results: Results, *, tables: Sequence[TableLink] = ()) -> str:
+    """The report page for ``results``.
 
     Parameters
     ----------
     results
-        The parsed results.json. Missing blocks show as "skipped: why"; unknown keys are ignored.
+        The study's results. A block that is None shows as "skipped: why" (``results.skipped``
+        or a reason inferred from the data block).
     tables
-        Optional list of ``{name, href, size, columns}`` describing tables/*.csv.
+        The tables/*.csv to list in the "Tables" section.
 
     Returns
     -------
     str
         A complete HTML document with plotly.js inlined (works offline, about 5 MB).
     """
-    if not isinstance(results, dict):
-        raise ContractError(
-            f"results must be the dict parsed from results.json, got {type(results).__name__}")
+    if not isinstance(results, Results):
+        raise TypeError(f"results must be a seemingly.results.Results, got "
+                        f"{type(results).__name__}; read a results.json with Results.from_json")
     ctx = build_context(results)
     js = _plotly_js()
     csp = (
@@ -119,7 +133,7 @@ def render_html(results: dict[str, Any], *, tables: list[dict[str, Any]] | None 
     template = _environment().get_template("report.html.j2")
     return template.render(
         **ctx,
-        tables=tables or [],
+        tables=list(tables),
         csp=csp,
         # The two trusted scripts are the only Markup in the page.
         plotly_js=Markup(js),
@@ -127,30 +141,18 @@ def render_html(results: dict[str, Any], *, tables: list[dict[str, Any]] | None 
     )
 
 
-def _load(results_dir: Path) -> tuple[Path, dict[str, Any]]:
-    path = results_dir / "results.json" if results_dir.is_dir() else results_dir
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{path} does not exist. Point to the folder `seemingly study --out DIR` wrote "
-            "(it holds results.json).")
-    try:
-        results = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ContractError(f"{path} is not valid JSON ({exc}); re-run `seemingly study`.") from exc
-    if not isinstance(results, dict):
-        raise ContractError(f"{path} must hold a JSON object, found {type(results).__name__}.")
-    return path.parent, results
-
-
-def render_report(results_dir: Path | str, out: Path | str | None = None) -> Path:
-    """Write the HTML report for the results in ``results_dir``.
+def render_report(results: Results, out_dir: Path | str, *, out: Path | str | None = None
+                  ) -> Path:
+    """Write the HTML report of ``results`` (atomically: a reader never sees half a page).
 
     Parameters
     ----------
-    results_dir
-        Folder holding results.json (and optionally tables/*.csv), or the results.json itself.
+    results
+        The study's results.
+    out_dir
+        The study's output folder; its tables/*.csv are listed in the page.
     out
-        Where to write the page; default ``results_dir/report.html``.
+        Where to write the page; default ``out_dir/report.html``.
 
     Returns
     -------
@@ -159,15 +161,47 @@ def render_report(results_dir: Path | str, out: Path | str | None = None) -> Pat
 
     Examples
     --------
-    >>> render_report("out/demo")  # doctest: +SKIP
+    >>> render_report(study.results, "out/demo")  # doctest: +SKIP
     PosixPath('out/demo/report.html')
     """
-    folder, results = _load(Path(results_dir))
-    target = Path(out) if out is not None else folder / "report.html"
+    folder = Path(out_dir)
+    target = Path(out) if out is not None else folder / REPORT_FILE
     target.parent.mkdir(parents=True, exist_ok=True)
     page = render_html(results, tables=_tables(folder, target))
-    # Write then rename, so a reader never sees half a report.
-    tmp = target.with_name(f".{target.name}.tmp")
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     tmp.write_text(page, encoding="utf-8")
-    tmp.replace(target)
+    os.replace(tmp, target)
     return target
+
+
+def render_results_dir(results_dir: Path | str, out: Path | str | None = None) -> Path:
+    """Re-render the report from a saved results.json (``seemingly report DIR``), no recomputing.
+
+    Parameters
+    ----------
+    results_dir
+        Folder holding results.json (and tables/*.csv), or the results.json itself.
+    out
+        Where to write the page; default ``report.html`` beside results.json.
+
+    Raises
+    ------
+    FileNotFoundError
+        There is no results.json there.
+    seemingly.results.ResultsFileError
+        The file is not a results.json this version reads; the message says how to regenerate.
+
+    Examples
+    --------
+    >>> render_results_dir("out/demo")  # doctest: +SKIP
+    PosixPath('out/demo/report.html')
+    """
+    path = Path(results_dir)
+    folder = path if path.is_dir() else path.parent
+    if path.is_dir():
+        path = path / RESULTS_FILE
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} does not exist. Point to the folder `seemingly study --out DIR` wrote "
+            "(it holds results.json).")
+    return render_report(Results.from_json(path), folder, out=out)

@@ -83,6 +83,9 @@ GLOSSARY: dict[str, str] = {
     "p (Holm)": "p-value corrected for testing several hypotheses at once (Holm step-down)",
     "univariate": "the factor alone, as in the paper's curves",
     "multivariable": "the factor with all other factors held fixed (clustered logistic regression)",
-    "Pareto front": "ranking policies that no other policy beats on both relevance and the outcome",
+    "Pareto front": (
+        "the weights of one method that no other weight of that method beats on both relevance "
+        "and the outcome"
+    ),
     "hypervolume": "area under a front; larger means better trade-offs overall",
 }

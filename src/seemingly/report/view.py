@@ -1,7 +1,8 @@
-"""results.json -> the template's context: formatted strings, figures and skip reasons.
+"""Results -> the template's context: formatted strings, figures and skip reasons.
 
-Everything that can be missing is looked up tolerantly; a section without data carries a
-``skipped`` sentence instead. No HTML is produced here (the template escapes every string).
+A block that is None carries a ``skipped`` sentence instead: the writer's own reason from
+``results.skipped``, else one inferred from the data block. No HTML is produced here (the
+template escapes every string).
 """
 
 from __future__ import annotations
@@ -11,9 +12,6 @@ from typing import Any
 from seemingly.report import text
 from seemingly.report._format import (
     NA,
-    as_dict,
-    as_list,
-    dig,
     fmt_ci,
     fmt_int,
     fmt_num,
@@ -24,9 +22,18 @@ from seemingly.report._format import (
     label,
     num,
 )
-from seemingly.report.figures import OUTCOMES, STRATEGIES, Figures, figure_json
+from seemingly.report.figures import (
+    OUTCOMES,
+    STRATEGIES,
+    Effects,
+    Figures,
+    figure_json,
+    strategy_values,
+)
+from seemingly.results import Effect, Results, Term
+from seemingly.results.explain import LengthTerm
 
-__all__ = ["build_context"]
+__all__ = ["build_context", "skip_reason"]
 
 _NEEDS = {
     "overview": ("offers", "judgments"),
@@ -49,25 +56,26 @@ class _FigureCounter:
         return {"id": f"fig-{self.n}", "json": figure_json(fig), "caption": caption}
 
 
-def skip_reason(results: dict[str, Any], block: str) -> str:
+def skip_reason(results: Results, block: str) -> str:
     """Why ``block`` is absent: the writer's own reason, else one inferred from the data block."""
-    explicit = dig(results, "skipped", block)
-    if isinstance(explicit, str) and explicit.strip():
+    explicit = (results.skipped or {}).get(block)
+    if explicit and explicit.strip():
         return explicit
     needs = _NEEDS.get(block, ())
-    if "offers" in needs and num(dig(results, "data", "offers")) == 0:
+    data = results.data
+    if data is not None and "offers" in needs and data.offers == 0:
         return "the data has no offers, and this part needs purchases and engagements."
-    if "judgments" in needs and num(dig(results, "data", "offers_judged")) == 0:
+    if data is not None and "judgments" in needs and data.offers_judged == 0:
         return "no offer has a relevance judgment, so relevant and irrelevant cannot be told apart."
     return f"results.json has no '{block}' block (the stage did not run or failed)."
 
 
-def _p_clause(p: Any) -> str:
+def _p_clause(p: float | None) -> str:
     text_p = fmt_p(p)
     return text_p if text_p.startswith("<") else f"= {text_p}"
 
 
-def _badge(supported: Any) -> dict[str, str]:
+def _badge(supported: bool | None) -> dict[str, str]:
     if supported is True:
         return {"cls": "yes", "text": "supported"}
     if supported is False:
@@ -75,110 +83,126 @@ def _badge(supported: Any) -> dict[str, str]:
     return {"cls": "na", "text": NA}
 
 
-def _effect_row(name: str, eff: Any, uni: Any) -> dict[str, Any] | None:
-    eff, uni = as_dict(eff), as_dict(uni)
-    if not eff and not uni:
+def _effect_row(name: str, eff: Effect | Term | None, uni: Term | None
+                ) -> dict[str, Any] | None:
+    """One table row; a sub-effect (a :class:`Term`) has no Holm p-value or verdict of its own."""
+    if eff is None and uni is None:
         return None
+    top = eff if isinstance(eff, Effect) else None
     return {
         "label": name,
-        "uni_estimate": fmt_num(uni.get("estimate")),
-        "uni_ci": fmt_ci(uni.get("ci")),
-        "uni_p": fmt_p(uni.get("p_value")),
-        "uni_direction": text.DIRECTIONS.get(str(uni.get("direction")), NA) if uni else NA,
-        "estimate": fmt_num(eff.get("estimate")),
-        "ci": fmt_ci(eff.get("ci")),
-        "p": fmt_p(eff.get("p_value")),
-        "p_adjusted": fmt_p(eff.get("p_adjusted")),
-        "direction": text.DIRECTIONS.get(str(eff.get("direction")), NA),
-        "badge": _badge(eff.get("supported")),
+        "uni_estimate": fmt_num(uni.estimate if uni else None),
+        "uni_ci": fmt_ci(uni.ci if uni else None),
+        "uni_p": fmt_p(uni.p_value if uni else None),
+        "uni_direction": text.DIRECTIONS.get(uni.direction, NA) if uni else NA,
+        "estimate": fmt_num(eff.estimate if eff else None),
+        "ci": fmt_ci(eff.ci if eff else None),
+        "p": fmt_p(eff.p_value if eff else None),
+        "p_adjusted": fmt_p(top.p_adjusted if top else None),
+        "direction": text.DIRECTIONS.get(eff.direction, NA) if eff else NA,
+        "badge": _badge(top.supported if top else None),
     }
 
 
-def _supported(effect: Any, subs: tuple[str, ...]) -> Any:
-    """The effect's verdict; for split effects (query length) any supported part counts."""
-    top = dig(effect, "supported")
-    if isinstance(top, bool):
-        return top
-    parts = [dig(effect, s, "supported") for s in subs]
-    flags = [p for p in parts if isinstance(p, bool)]
-    return any(flags) if flags else None
+def _sub_effects(eff: Effect) -> list[tuple[str, Term | None, Term | None]]:
+    """(key, multivariable term, univariate term) of the split effects the effect carries."""
+    uni = eff.univariate
+    return [
+        ("short", eff.short, uni.short if isinstance(uni, LengthTerm) else None),
+        ("long", eff.long, uni.long if isinstance(uni, LengthTerm) else None),
+        ("brand", eff.brand, None),  # the univariate curves have no brand-only test
+    ]
 
 
-def _hypothesis(name: str, effects: Any, fig: _FigureCounter) -> dict[str, Any]:
+def _category_rows(oname: str, eff: Effect) -> list[dict[str, str]]:
+    return [{
+        "outcome": oname, "category": label(c.category),
+        "irrelevant_rate": fmt_pct(c.irrelevant.rate),
+        "irrelevant_ci": fmt_ci(c.irrelevant.ci, fmt_pct),
+        "relevant_rate": fmt_pct(c.relevant.rate),
+        "relevant_ci": fmt_ci(c.relevant.ci, fmt_pct),
+        "ratio": fmt_num(c.ratio),
+        "log_odds_ratio": fmt_num(c.log_odds_ratio.estimate if c.log_odds_ratio else None),
+        "log_odds_ratio_ci": fmt_ci(c.log_odds_ratio.ci if c.log_odds_ratio else None),
+        "offers": fmt_int(c.irrelevant.offers + c.relevant.offers),
+    } for c in eff.categories or []]
+
+
+def _hypothesis(name: str, effects: Effects, fig: _FigureCounter) -> dict[str, Any]:
     info = text.HYPOTHESES.get(name, {"title": name.replace("_", " ").capitalize(),
                                       "question": "", "paper": "", "axis": name})
     rows, units, categories = [], [], []
     heterogeneity = []
     for outcome, oname in OUTCOMES:
-        eff = as_dict(dig(effects, outcome))
-        row = _effect_row(oname, eff, eff.get("univariate"))
-        if row and (eff.get("estimate") is not None or eff.get("univariate")):
+        eff = effects.get(outcome)
+        if eff is None:
+            continue
+        row = _effect_row(oname, eff, eff.univariate)
+        if row and (eff.estimate is not None or eff.univariate is not None):
             rows.append(row)
-        for sub, sub_label in text.SUB_EFFECTS.items():
-            if isinstance(eff.get(sub), dict):
-                sub_row = _effect_row(f"{oname}: {sub_label}", eff[sub], eff[sub].get("univariate"))
-                if sub_row:
-                    rows.append(sub_row)
-        if eff.get("unit"):
-            units.append(f"{oname}: {label(eff['unit'])}")
-        for c in as_list(eff.get("categories")):
-            if isinstance(c, dict):
-                categories.append({
-                    "outcome": oname, "category": label(c.get("category")),
-                    "irrelevant_rate": fmt_pct(c.get("irrelevant_rate")),
-                    "relevant_rate": fmt_pct(c.get("relevant_rate")),
-                    "ratio": fmt_num(c.get("ratio")), "ci": fmt_ci(c.get("ci")),
-                    "offers": fmt_int(c.get("offers")),
-                })
-        het = as_dict(eff.get("heterogeneity"))
-        if het:
+        for sub, multi, uni in _sub_effects(eff):
+            sub_row = _effect_row(f"{oname}: {text.SUB_EFFECTS[sub]}", multi, uni)
+            if sub_row and multi is not None:
+                rows.append(sub_row)
+        if eff.unit:
+            units.append(f"{oname}: {eff.unit}")
+        categories += _category_rows(oname, eff)
+        het = eff.heterogeneity
+        if het is not None:
             heterogeneity.append(
-                f"{oname}: chi² = {fmt_num(het.get('statistic'))}, "
-                f"df = {fmt_int(het.get('df'))}, p {_p_clause(het.get('p_value'))}")
+                f"{oname}: chi² = {fmt_num(het.statistic)}, "
+                f"df = {fmt_int(het.df)}, p {_p_clause(het.p_value)}")
     if categories:
         figure = fig(Figures.categories(effects), "Level of irrelevant offers relative to "
-                     "relevant ones per category (1 = equal); bars show 95% intervals.")
+                     "relevant ones per category (1 = equal).")
     else:
         figure = fig(Figures.curve(effects, info["axis"]),
                      "Level per factor bin for offers judged irrelevant (solid) and relevant "
                      "(dotted); shaded bands are 95% intervals.")
-    subs = tuple(text.SUB_EFFECTS)
     return {
         "name": name, **info, "rows": rows, "units": units, "figure": figure,
         "categories": categories, "heterogeneity": heterogeneity,
-        "purchase": _badge(_supported(dig(effects, "purchase"), subs)),
-        "engagement": _badge(_supported(dig(effects, "engagement"), subs)),
+        "purchase": _badge(e.supported if (e := effects.get("purchase")) else None),
+        "engagement": _badge(e.supported if (e := effects.get("engagement")) else None),
         "empty": not rows and figure is None,
     }
 
 
-def _overview(results: dict[str, Any], fig: _FigureCounter) -> dict[str, Any]:
-    ov = as_dict(results.get("overview"))
-    if not ov:
+def _hypotheses(results: Results, fig: _FigureCounter) -> dict[str, Any]:
+    hyps = results.hypotheses
+    if hyps is None or not len(hyps):
+        return {"skipped": skip_reason(results, "hypotheses")}
+    names = [n for n in text.HYPOTHESES if n in hyps]
+    names += [n for n in hyps if n not in text.HYPOTHESES]
+    missing = [text.HYPOTHESES[n]["title"] for n in text.HYPOTHESES if n not in hyps]
+    return {"items": [_hypothesis(n, hyps[n], fig) for n in names], "missing": missing}
+
+
+def _overview(results: Results, fig: _FigureCounter) -> dict[str, Any]:
+    ov = results.overview
+    if ov is None:
         return {"skipped": skip_reason(results, "overview")}
-    share_p = num(dig(ov, "irrelevant_share", "purchases"))
-    share_e = num(dig(ov, "irrelevant_share", "engagements"))
+    share = ov.irrelevant_share
+    share_p = num(share.purchases.value) if share else None
+    share_e = num(share.engagements.value) if share else None
     sentences = []
     if share_p is not None or share_e is not None:
         sentences.append(
             f"{fmt_pct(share_p, 1)} of purchases and {fmt_pct(share_e, 1)} of engagements went to "
             "products that annotators judged irrelevant to the query.")
     cards = []
-    for key, oname in (("purchase_level", "purchase"), ("engagement_level", "engagement")):
-        irr = num(dig(ov, key, "irrelevant", "value"))
-        rel = num(dig(ov, key, "relevant", "value"))
+    for pair, oname in ((ov.purchase_level, "purchase"), (ov.engagement_level, "engagement")):
+        if pair is None:
+            continue
+        irr, rel = num(pair.irrelevant.value), num(pair.relevant.value)
         if irr is not None and rel is not None and rel > 0:
             sentences.append(
                 f"An irrelevant offer ends in {'a ' if oname == 'purchase' else 'an '}{oname} "
                 f"{fmt_pct(irr)} of the time, against {fmt_pct(rel)} for a relevant one "
                 f"({irr / rel:.2f}× as often).")
-        for group in ("irrelevant", "relevant"):
-            block = as_dict(dig(ov, key, group))
-            if block:
-                cards.append({"label": f"{oname} level, {group}",
-                              "value": fmt_pct(block.get("value")),
-                              "ci": fmt_ci(block.get("ci"), fmt_pct),
-                              "note": f"{fmt_int(block.get('offers'))} offers"})
+        for group, rate in (("irrelevant", pair.irrelevant), ("relevant", pair.relevant)):
+            cards.append({"label": f"{oname} level, {group}", "value": fmt_pct(rate.value),
+                          "ci": fmt_ci(rate.ci, fmt_pct), "note": f"{fmt_int(rate.offers)} offers"})
     shares = [{"label": f"share of {k} to irrelevant", "value": fmt_pct(v, 1)}
               for k, v in (("purchases", share_p), ("engagements", share_e)) if v is not None]
     return {"sentences": sentences, "cards": cards, "shares": shares,
@@ -186,111 +210,96 @@ def _overview(results: dict[str, Any], fig: _FigureCounter) -> dict[str, Any]:
                           "relevant vs irrelevant, with 95% intervals.")}
 
 
-def _agreement(results: dict[str, Any]) -> dict[str, str] | None:
-    ag = as_dict(dig(results, "overview", "annotator_agreement"))
-    alpha = num(ag.get("alpha"))
-    if alpha is None:
+def _agreement(results: Results) -> dict[str, str] | None:
+    ag = results.overview.annotator_agreement if results.overview else None
+    alpha = num(ag.alpha) if ag else None
+    if ag is None or alpha is None:
         return None
     # Krippendorff's own reading: >= 0.8 reliable, >= 0.667 tentative conclusions only.
     reading = ("reliable" if alpha >= 0.8 else "tentative" if alpha >= 0.667 else "low")
-    return {"alpha": f"{alpha:.3f}", "reading": reading, "items": fmt_int(ag.get("n_items")),
-            "annotators": fmt_int(ag.get("n_annotators"))}
+    return {"alpha": f"{alpha:.3f}", "reading": reading, "items": fmt_int(ag.n_items),
+            "annotators": fmt_int(ag.n_annotators)}
 
 
-def _data(results: dict[str, Any]) -> dict[str, Any]:
-    data = as_dict(results.get("data"))
-    if not data:
+def _data(results: Results) -> dict[str, Any]:
+    data = results.data
+    if data is None:
         return {"skipped": skip_reason(results, "data")}
-    counts = [{"label": k.replace("_", " "), "value": fmt_int(data.get(k))}
-              for k in ("offers", "offers_judged", "queries", "products", "users")]
-    ingest = []
-    for table, rep in as_dict(data.get("ingest")).items():
-        rep = as_dict(rep)
-        rules = [{"rule": label(r), "count": fmt_int(c)}
-                 for r, c in as_dict(rep.get("rules")).items()]
-        ingest.append({"table": label(table), "read": fmt_int(rep.get("read")),
-                       "accepted": fmt_int(rep.get("accepted")),
-                       "quarantined": fmt_int(rep.get("quarantined")), "rules": rules})
-    quarantined = [{"table": label(t), "count": fmt_int(c)}
-                   for t, c in as_dict(data.get("quarantined")).items()]
-    return {"counts": counts, "ingest": ingest, "quarantined": quarantined,
-            "warnings": [label(w) for w in as_list(data.get("warnings"))],
+    counts = [("offers", data.offers), ("offers judged", data.offers_judged),
+              ("queries", data.queries), ("products", data.products), ("users", data.users)]
+    quarantined = [{"table": label(t), "count": fmt_int(c)} for t, c in data.quarantined.items()]
+    return {"counts": [{"label": k, "value": fmt_int(v)} for k, v in counts],
+            "quarantined": quarantined, "warnings": list(data.warnings),
             "agreement": _agreement(results)}
 
 
-def _strategies(results: dict[str, Any], fig: _FigureCounter) -> dict[str, Any]:
-    block = as_dict(results.get("strategies"))
-    if not any(isinstance(block.get(o), dict) for o, _ in OUTCOMES):
+def _strategies(results: Results, fig: _FigureCounter) -> dict[str, Any]:
+    block = results.strategies
+    if block is None:
         return {"skipped": skip_reason(results, "strategies")}
+    by_outcome = [block.purchase, block.engagement]
+    values = [strategy_values(st) for st in by_outcome]
     rows = []
     for s in STRATEGIES:
-        cells = []
-        for outcome, _ in OUTCOMES:
-            st = as_dict(block.get(outcome))
-            cells.append({"value": fmt_num(st.get(s)), "ci": fmt_ci(dig(st, "ci", s))})
+        cells = [{"value": fmt_num(v[s]), "ci": fmt_ci(st.ci.get(s))}
+                 for st, v in zip(by_outcome, values, strict=True)]
         rows.append({"name": s.capitalize(), "about": text.STRATEGIES[s], "cells": cells})
-    n_queries = [f"{name}: {fmt_int(dig(block, o, 'n_queries'))} queries" for o, name in OUTCOMES]
+    n_queries = [f"{name}: {fmt_int(st.n_queries)} queries"
+                 for st, (_, name) in zip(by_outcome, OUTCOMES, strict=True)]
     return {"rows": rows, "n_queries": n_queries,
             "figure": fig(Figures.strategies(block), "Outcome level of each strategy relative to "
                           "the optimal one, with 95% intervals.")}
 
 
-def _tradeoff(results: dict[str, Any], fig: _FigureCounter) -> dict[str, Any]:
-    block = as_dict(results.get("tradeoff"))
-    items = []
-    for outcome, name in OUTCOMES:
-        ob = as_dict(block.get(outcome))
-        if not ob:
-            continue
-        f = fig(Figures.tradeoff(ob, f"{outcome}_level_at_1", outcome),
-                f"{name}: relevance@1 against {outcome} level@1 for the score-fusion sweep and the "
-                "joint model; the dashed line is the Pareto front of all points.")
-        dom = as_dict(ob.get("dominance"))
-        dominance = [
-            ("hypervolume, fusion", fmt_num(dom.get("fusion_hypervolume"))),
-            ("hypervolume, joint", fmt_num(dom.get("joint_hypervolume"))),
-            ("difference (joint - fusion)",
-             f"{fmt_num(dom.get('difference'))} {fmt_ci(dom.get('difference_ci'))}".strip()),
-            ("fusion points dominated by the joint model",
-             fmt_pct(dom.get("share_fusion_points_dominated"), 0)),
-        ] if dom else []
-        items.append({"name": name, "figure": f, "dominance": dominance})
-    if not items:
+def _tradeoff(results: Results, fig: _FigureCounter) -> dict[str, Any]:
+    block = results.tradeoff
+    if block is None:
         return {"skipped": skip_reason(results, "tradeoff")}
+    items = []
+    for (outcome, name), ob in zip(OUTCOMES, (block.purchase, block.engagement), strict=True):
+        f = fig(Figures.tradeoff(ob, outcome),
+                f"{name}: relevance@1 against {outcome} level@1 for the score-fusion sweep and the "
+                "joint model; ringed points joined by a dashed line are each method's Pareto "
+                "front.")
+        dom = ob.dominance
+        dominance = [
+            ("hypervolume, fusion", fmt_num(dom.fusion_hypervolume)),
+            ("hypervolume, joint", fmt_num(dom.joint_hypervolume)),
+            ("difference (joint - fusion)",
+             f"{fmt_num(dom.difference)} {fmt_ci(dom.difference_ci)}".strip()),
+            ("fusion points dominated by the joint model",
+             fmt_pct(dom.share_fusion_points_dominated, 0)),
+        ]
+        items.append({"name": name, "figure": f, "dominance": dominance})
     return {"items": items}
 
 
-def _models(results: dict[str, Any], fig: _FigureCounter) -> dict[str, Any]:
-    block = as_dict(results.get("models"))
+def _models(results: Results, fig: _FigureCounter) -> dict[str, Any]:
+    block = results.models
+    if block is None or not len(block):
+        return {"skipped": skip_reason(results, "models")}
     items = []
     for name, model in block.items():
-        if not isinstance(model, dict):
-            continue
-        metrics = [(label(k), fmt_num(v) if num(v) is not None else label(v))
-                   for k, v in as_dict(model.get("metrics")).items()]
+        metrics = [(label(k), fmt_num(v)) for k, v in model.metrics.items()]
         items.append({"name": label(name).capitalize(), "metrics": metrics,
-                      "figure": fig(Figures.importance(model, str(name)),
+                      "figure": fig(Figures.importance(model, name),
                                     f"Top features of the {name} model by total gain.")})
-    if not items:
-        return {"skipped": skip_reason(results, "models")}
     return {"items": items}
 
 
-def _examples(results: dict[str, Any]) -> dict[str, Any]:
-    block = as_dict(results.get("examples"))
+def _examples(results: Results) -> dict[str, Any]:
+    block = results.examples
     items = []
     for outcome, name in OUTCOMES:
         rows = []
-        for ex in as_list(block.get(outcome))[:15]:
-            if not isinstance(ex, dict):
-                continue
-            level = ex.get(f"{outcome}_level", ex.get("purchase_level"))
+        for ex in (block[outcome] if block is not None and outcome in block else [])[:15]:
+            level = ex.purchase_level if outcome == "purchase" else ex.engagement_level
             rows.append({
-                "query": label(ex.get("query")), "title": label(ex.get("title")),
-                "product_id": label(ex.get("product_id")), "category": label(ex.get("category")),
-                "price": fmt_price(ex.get("price")), "offers": fmt_int(ex.get("offers")),
-                "purchases": fmt_int(ex.get("purchases")), "level": fmt_pct(level),
-                "relevant_titles": [label(t) for t in as_list(ex.get("relevant_titles"))[:5]],
+                "query": label(ex.query), "title": label(ex.title),
+                "product_id": label(ex.product_id), "category": label(ex.category),
+                "price": fmt_price(ex.price), "offers": fmt_int(ex.offers),
+                "purchases": fmt_int(ex.purchases), "level": fmt_pct(level),
+                "relevant_titles": [label(t) for t in (ex.relevant_titles or [])[:5]],
             })
         if rows:
             items.append({"name": name, "outcome": outcome, "rows": rows})
@@ -299,13 +308,17 @@ def _examples(results: dict[str, Any]) -> dict[str, Any]:
     return {"items": items}
 
 
-def _relations(results: dict[str, Any]) -> dict[str, Any]:
+def _relations(results: Results) -> dict[str, Any]:
     """Semantic and co-purchase relation summaries (they need judgments/orders, not offers)."""
-    block = as_dict(results.get("relations"))
+    block = results.relations
     items = []
-    for part, title in (("semantic", "Semantic relation"), ("copurchase", "Co-purchase relation")):
+    parts = (("Semantic relation", block.semantic if block else None),
+             ("Co-purchase relation", block.copurchase if block else None))
+    for title, part in parts:
         rows: list[tuple[str, str]] = []
-        _flatten("", as_dict(block.get(part)), rows)
+        if part is not None:
+            # exclude_unset: the keys results.json holds, whether read back or built in memory.
+            _flatten("", part.model_dump(mode="json", exclude_unset=True), rows)
         if rows:
             items.append({"name": title, "rows": rows})
     if not items:
@@ -321,37 +334,38 @@ def _flatten(prefix: str, obj: Any, out: list[tuple[str, str]]) -> None:
         out.append((prefix, label(obj)))
 
 
-def _run(results: dict[str, Any]) -> dict[str, Any]:
-    run = as_dict(results.get("run"))
+def _run(results: Results) -> dict[str, Any]:
+    run = results.run
+    facts = [("contract version", label(results.contract_version))]
+    if run is None:
+        return {"facts": facts, "timings": [], "settings": [], "alpha": fmt_num(0.05),
+                "min_offers": "5"}
     settings: list[tuple[str, str]] = []
-    _flatten("", as_dict(run.get("settings")), settings)
+    _flatten("", run.settings.model_dump(mode="json"), settings)
     return {
-        "facts": [(k, label(run.get(k))) for k in ("world", "seed", "version") if k in run]
-        + [("contract version", label(results.get("contract_version")))],
-        "timings": [(label(k), fmt_seconds(v)) for k, v in as_dict(run.get("timings")).items()],
+        "facts": [("world", label(run.world)), ("seed", label(run.seed)),
+                  ("version", label(run.version)), *facts],
+        "timings": [(label(k), fmt_seconds(v)) for k, v in run.timings.items()],
         "settings": settings,
-        "alpha": fmt_num(dig(run, "settings", "hypotheses", "alpha") or 0.05),
-        "min_offers": label(dig(run, "settings", "min_offers") or 5),
+        "alpha": fmt_num(run.settings.hypotheses.alpha),
+        "min_offers": label(run.settings.min_offers),
     }
 
 
-def build_context(results: dict[str, Any]) -> dict[str, Any]:
+def build_context(results: Results) -> dict[str, Any]:
     """Everything the template shows, as display strings and figure JSON."""
     fig = _FigureCounter()
-    ctx: dict[str, Any] = {"overview": _overview(results, fig), "data": _data(results),
-                           "relations": _relations(results)}
-    hyps = as_dict(results.get("hypotheses"))
-    names = [n for n in text.HYPOTHESES if n in hyps] + [
-        n for n in hyps if n not in text.HYPOTHESES and isinstance(hyps[n], dict)]
-    items = [_hypothesis(n, hyps[n], fig) for n in names]
-    missing = [text.HYPOTHESES[n]["title"] for n in text.HYPOTHESES if n not in hyps]
-    ctx["hypotheses"] = ({"items": items, "missing": missing} if items
-                         else {"skipped": skip_reason(results, "hypotheses")})
-    ctx["strategies"] = _strategies(results, fig)
-    ctx["tradeoff"] = _tradeoff(results, fig)
-    ctx["models"] = _models(results, fig)
-    ctx["examples"] = _examples(results)
-    ctx["run"] = _run(results)
-    ctx["glossary"] = text.GLOSSARY
-    ctx["figure_count"] = fig.n
-    return ctx
+    # Figures are numbered in page order: headline, hypotheses, strategies, trade-off, models.
+    return {
+        "overview": _overview(results, fig),
+        "data": _data(results),
+        "relations": _relations(results),
+        "hypotheses": _hypotheses(results, fig),
+        "strategies": _strategies(results, fig),
+        "tradeoff": _tradeoff(results, fig),
+        "models": _models(results, fig),
+        "examples": _examples(results),
+        "run": _run(results),
+        "glossary": text.GLOSSARY,
+        "figure_count": fig.n,
+    }

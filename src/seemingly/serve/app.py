@@ -153,6 +153,6 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _version() -> str:
-    from seemingly import __version__
+    from seemingly._version import __version__
 
     return __version__

@@ -69,7 +69,7 @@ def _default_engagement() -> Effects:
     )
 
 
-class Catalog(_Strict):
+class CatalogConfig(_Strict):
     """Size and shape of the synthetic catalog."""
 
     products_per_type: int = Field(default=40, ge=4, le=10_000)
@@ -162,7 +162,7 @@ class WorldConfig(_Strict):
     )
     purchase: Effects = Field(default_factory=lambda: Effects())
     engagement: Effects = Field(default_factory=_default_engagement)
-    catalog: Catalog = Field(default_factory=lambda: Catalog())
+    catalog: CatalogConfig = Field(default_factory=lambda: CatalogConfig())
     queries: Queries = Field(default_factory=lambda: Queries())
     policy: Policy = Field(default_factory=lambda: Policy())
     users: Users = Field(default_factory=lambda: Users())

@@ -1,27 +1,30 @@
-"""The opened store: an Ibis DuckDB backend over the accepted tables plus the ingest report."""
+"""The opened DuckDB store: an Ibis DuckDB backend over the accepted tables plus the ingest
+report. It is the DuckDB engine's :class:`~seemingly.store.base.StoreLike`."""
 
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
 
-from seemingly.config import IngestSettings
-from seemingly.contract import CONTRACT_VERSION, TABLES
+from seemingly.contract import CONTRACT_VERSION
 from seemingly.errors import ContractError
+from seemingly.store.base import missing_table
 from seemingly.store.ingest_report import IngestReport
+
+if TYPE_CHECKING:
+    from ibis.backends.duckdb import Backend as DuckDBBackend
 
 __all__ = ["Store", "open_store"]
 
-_STORE_TABLES = (*TABLES, "quarantine", "seemingly_meta")
-
 
 class Store:
-    """An ingested data set. ``con`` is an Ibis DuckDB backend; query with Ibis expressions.
+    """An ingested data set in a DuckDB file. ``con`` is an Ibis DuckDB backend; query with
+    Ibis expressions.
 
     Examples
     --------
@@ -29,7 +32,7 @@ class Store:
     >>> store.table("offers").purchased.mean().execute()  # doctest: +SKIP
     """
 
-    def __init__(self, path: Path, con: Any, report: IngestReport) -> None:
+    def __init__(self, path: Path, con: DuckDBBackend, report: IngestReport) -> None:
         self.path = path
         self.con = con
         self.report = report
@@ -44,15 +47,7 @@ class Store:
     def table(self, name: str) -> ir.Table:
         """The Ibis table ``name``; a ContractError says how to add a missing one."""
         if not self.has(name):
-            if name in TABLES:
-                raise ContractError(
-                    f"the store {self.path} has no {name!r} table: the input had no {name}.* "
-                    f"file. Add {name}.parquet (or .csv/.jsonl) to the data folder and ingest "
-                    f"again, or check store.has({name!r}) and skip this analysis."
-                )
-            raise KeyError(
-                f"no table {name!r} in store {self.path}; known: {', '.join(_STORE_TABLES)}"
-            )
+            raise missing_table(self.path, name)
         return self.con.table(name)
 
     def close(self) -> None:
@@ -66,55 +61,6 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
-
-    @classmethod
-    def for_data(
-        cls,
-        data: str | os.PathLike[str],
-        work_dir: str | os.PathLike[str],
-        settings: IngestSettings | None = None,
-    ) -> Store:
-        """Open ``data`` as a store: a seemingly store file directly, a folder (or a DuckDB
-        database of raw contract tables) by ingesting it into ``work_dir/store.duckdb``.
-
-        An existing ``work_dir/store.duckdb`` built from the same unchanged input is reused.
-        """
-        from seemingly.store.ingest import ingest
-        from seemingly.store.sources import discover, fingerprint_files
-
-        src = Path(data)
-        if src.is_file() and _is_store(src):
-            return open_store(src)
-        db = Path(work_dir) / "store.duckdb"
-        if db.exists() and _is_store(db):
-            sources, _ = discover(src)
-            current = fingerprint_files(src, sources)
-            try:
-                existing = open_store(db)
-            except ContractError:
-                existing = None
-            if existing is not None and existing.report.fingerprint == current:
-                return existing
-            if existing is not None:
-                existing.close()
-        ingest(src, db, settings)
-        return open_store(db)
-
-
-def _is_store(path: Path) -> bool:
-    import duckdb
-
-    try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error:
-        return False
-    try:
-        rows = con.execute(
-            "SELECT 1 FROM duckdb_tables() WHERE table_name = 'seemingly_meta'"
-        ).fetchall()
-    finally:
-        con.close()
-    return bool(rows)
 
 
 def open_store(path: str | os.PathLike[str], *, read_only: bool = True) -> Store:

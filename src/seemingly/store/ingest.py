@@ -1,7 +1,8 @@
 """Atomic ingest: build the store under a temporary name, then ``os.replace`` it into place.
 
 A crash or kill mid-ingest leaves the previous store untouched; a stale temporary file of a
-dead process is removed by the next ingest.
+dead process is removed by the next ingest. :func:`open_data` is the usual way in: it opens a
+store file, or ingests a folder and reuses the result while the input is unchanged.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from seemingly.store.core import Store, open_store
 from seemingly.store.ingest_report import IngestReport
 from seemingly.store.sources import DB_SUFFIXES, discover, fingerprint_files, frame_sources, sql_str
 
-__all__ = ["ingest", "validate", "store_from_frames"]
+__all__ = ["ingest", "open_data", "validate", "store_from_frames"]
 
 
 def _pid_alive(pid: int) -> bool:
@@ -140,6 +141,56 @@ def validate(data: str | os.PathLike[str], settings: IngestSettings | None = Non
     """Run every check of :func:`ingest` and return the report, keeping no store."""
     with tempfile.TemporaryDirectory(prefix="seemingly-validate-") as d:
         return ingest(data, Path(d) / "store.duckdb", settings)
+
+
+def open_data(
+    data: str | os.PathLike[str],
+    work_dir: str | os.PathLike[str],
+    settings: IngestSettings | None = None,
+) -> Store:
+    """Open ``data`` as a store: a seemingly store file directly, a folder (or a DuckDB
+    database of raw contract tables) by ingesting it into ``work_dir/store.duckdb``.
+
+    An existing ``work_dir/store.duckdb`` built from the same unchanged input is reused.
+
+    Examples
+    --------
+    >>> with open_data("data/", "work/") as store:  # doctest: +SKIP
+    ...     store.has("offers")
+    True
+    """
+    src = Path(data)
+    if src.is_file() and _is_store(src):
+        return open_store(src)
+    db = Path(work_dir) / "store.duckdb"
+    if db.exists() and _is_store(db):
+        sources, _ = discover(src)
+        current = fingerprint_files(src, sources)
+        try:
+            existing: Store | None = open_store(db)
+        except ContractError:
+            existing = None
+        if existing is not None and existing.report.fingerprint == current:
+            return existing
+        if existing is not None:
+            existing.close()
+    ingest(src, db, settings)
+    return open_store(db)
+
+
+def _is_store(path: Path) -> bool:
+    """Whether ``path`` is a DuckDB file holding a store's ``seemingly_meta`` table."""
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:
+        return False
+    try:
+        rows = con.execute(
+            "SELECT 1 FROM duckdb_tables() WHERE table_name = 'seemingly_meta'"
+        ).fetchall()
+    finally:
+        con.close()
+    return bool(rows)
 
 
 def _frame_to_arrow(df: pd.DataFrame) -> pa.Table:

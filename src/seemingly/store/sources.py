@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from seemingly.contract import TABLES
+from seemingly.contract import DATASET_FILE, TABLES
 from seemingly.errors import ContractError
 
 __all__ = [
@@ -112,7 +112,7 @@ def _unknown_table(path: Path, stem: str) -> ContractError:
 
 # Files seemingly itself writes beside the tables (simulator truth, converter reports); they
 # are expected, so skipping them is not worth a warning.
-COMPANION_FILES = frozenset({"truth.json", "conversion.json", "dataset.json"})
+COMPANION_FILES = frozenset({"truth.json", "conversion.json", DATASET_FILE})
 
 
 def discover(data: Path) -> tuple[list[Source], list[str]]:

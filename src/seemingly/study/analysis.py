@@ -1,37 +1,59 @@
-"""Assemble results.json: a sequence of block builders run over one store.
+"""Build the typed :class:`~seemingly.results.Results`: block builders run over one store.
 
-Each builder takes a :class:`Context` and returns the JSON-ready block, or None to leave the
-block out; a builder that cannot run (a table is missing) says why in ``ctx.warnings``.
-Later stages register their blocks in :data:`BLOCKS` (hypotheses, strategies, tradeoff).
-The ``data`` block is built last so it carries every warning the other blocks raised.
+Each builder takes a :class:`Context` and returns its typed block, or None to leave the block
+out; a builder that cannot run (a table is missing) says why in ``ctx.warnings`` and
+``ctx.skipped``. No block is edited after it is built: the ``data`` block is built last so it
+carries every warning the other builders raised, and ``skipped`` is built from the context.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from seemingly.config import AnalysisSettings
-from seemingly.contract import CONTRACT_VERSION
+from seemingly.results import (
+    DataBlock,
+    ExamplesBlock,
+    HypothesesBlock,
+    ModelsBlock,
+    OverviewBlock,
+    RelationsBlock,
+    Results,
+    RunBlock,
+    StrategiesBlock,
+    TradeoffBlock,
+)
 
-__all__ = ["analyze", "assemble", "write_results", "BLOCKS"]
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from seemingly.ranking.models.data import ModelData
+    from seemingly.ranking.models.training import TrainedModels
+    from seemingly.store import StoreLike
+
+__all__ = ["analyze", "assemble", "BLOCKS", "Context"]
 
 
 @dataclass
 class Context:
-    """What every block builder sees; ``warnings`` collects what was skipped and why."""
+    """What every block builder sees, and what the builders leave for each other.
 
-    store: Any
+    ``models_dir``: where the ``models`` builder saves the models (None: report their
+    metrics only, save nothing). ``fitted``: the trade-off's models and the data they were
+    fitted on, which the ``models`` builder saves (so the study trains once).
+    """
+
+    store: StoreLike
     settings: AnalysisSettings
+    models_dir: Path | None = None
     warnings: list[str] = field(default_factory=list)
-    skipped: dict[str, str] = field(default_factory=dict)  # block -> why (results["skipped"])
+    skipped: dict[str, str] = field(default_factory=dict)  # block -> why (Results.skipped)
+    fitted: tuple[TrainedModels, ModelData] | None = None
 
     def require(self, block: str, *tables: str) -> bool:
         """True when the store has ``tables``; otherwise record why ``block`` is skipped."""
@@ -45,7 +67,7 @@ class Context:
         return not missing
 
 
-# What each missing table rules out, for results["skipped"] (the report shows it).
+# What each missing table rules out, for Results.skipped (the report shows it).
 _NEEDED_FOR = {
     "offers": "purchases and engagements are needed",
     "judgments": "relevance judgments are needed to tell relevant from irrelevant products",
@@ -59,80 +81,33 @@ def _skip_reason(missing: list[str]) -> str:
     return f"the data has no {tables} table — {why}"
 
 
-def skipped_blocks(ctx: Context, blocks: dict[str, Any]) -> dict[str, str]:
-    """results["skipped"]: why each registered block that produced nothing was skipped."""
-    return {k: v for k, v in ctx.skipped.items() if k in BLOCKS and blocks.get(k) is None}
-
-
-def _overview(ctx: Context) -> dict[str, Any] | None:
+def _overview(ctx: Context) -> OverviewBlock | None:
     from seemingly.explain.measures import overview
 
     # Without offers or judgments the levels come out null, but agreement is still reported.
     ctx.require("overview purchase/engagement levels", "offers", "judgments")
-    return overview(ctx.store, ctx.settings).to_dict()
+    return overview(ctx.store, ctx.settings)
 
 
-def _data(ctx: Context) -> dict[str, Any] | None:
-    from seemingly.explain.measures import data_summary
-
-    d = data_summary(ctx.store, ctx.settings).to_dict()
-    d["warnings"] = [*d["warnings"], *ctx.warnings]
-    return d
-
-
-def _hypotheses(ctx: Context) -> dict[str, Any] | None:
+def _hypotheses(ctx: Context) -> HypothesesBlock | None:
     from seemingly.explain import hypotheses
 
     if not ctx.require("hypotheses", "offers", "judgments"):
         return None
-    result = hypotheses.test_hypotheses(ctx.store, ctx.settings)
+    result = hypotheses.fit_hypotheses(ctx.store, ctx.settings)
     ctx.warnings.extend(f"hypotheses: {w}" for w in result.warnings)
-    return result.to_dict()
+    return result.to_block()
 
 
-Builder = Callable[[Context], "dict[str, Any] | None"]
-
-# Block name -> builder, run in this order ("data" last, see module docstring).
-def _examples(ctx: Context) -> dict[str, Any] | None:
+def _examples(ctx: Context) -> ExamplesBlock | None:
     from seemingly.explain.examples import top_irrelevant_examples
 
     if not ctx.require("examples", "offers", "judgments"):
         return None
-    return top_irrelevant_examples(ctx.store, ctx.settings)
+    return ExamplesBlock.model_validate(top_irrelevant_examples(ctx.store, ctx.settings))
 
 
-def _strategies(ctx: Context) -> dict[str, Any] | None:
-    from seemingly.explain.strategies import strategies_from_store
-
-    if not ctx.require("strategies", "offers", "judgments"):
-        return None
-    return strategies_from_store(ctx.store, ctx.settings).to_dict()
-
-
-def _tradeoff(ctx: Context) -> dict[str, Any] | None:
-    from seemingly.ranking.tradeoff import run_tradeoff
-
-    if not ctx.require("tradeoff", "offers", "judgments"):
-        return None
-    try:
-        result, trained = run_tradeoff(ctx.store, ctx.settings)
-    except ValueError as exc:  # too little data for held-out queries: say so, keep going
-        ctx.warnings.append(f"tradeoff: skipped, {exc}")
-        ctx.skipped["tradeoff"] = str(exc)
-        return None
-    ctx.__dict__["_models_block"] = trained.to_dict()  # the "models" block reuses this run
-    return result.to_dict()
-
-
-def _models(ctx: Context) -> dict[str, Any] | None:
-    block = ctx.__dict__.get("_models_block")
-    if block is None and "tradeoff" in ctx.skipped:  # the study's train stage may add it
-        ctx.skipped.setdefault("models", f"the models are trained with the trade-off, which "
-                               f"was skipped: {ctx.skipped['tradeoff']}")
-    return block
-
-
-def _relations(ctx: Context) -> dict[str, Any] | None:
+def _relations(ctx: Context) -> RelationsBlock | None:
     from seemingly.explain.relations_summary import relations_summary
 
     if not (ctx.store.has("judgments") or ctx.store.has("orders")):
@@ -141,71 +116,115 @@ def _relations(ctx: Context) -> dict[str, Any] | None:
         ctx.warnings.append(f"relations: skipped, {why}")
         ctx.skipped["relations"] = why
         return None
-    block = relations_summary(ctx.store, ctx.settings).to_dict()
+    summary = relations_summary(ctx.store, ctx.settings)
     ctx.warnings.extend(f"relations: {part} skipped, {why}"
-                        for part, why in block["skipped"].items())
-    return block
+                        for part, why in summary.skipped.items())
+    return summary.to_block()
 
 
+def _strategies(ctx: Context) -> StrategiesBlock | None:
+    from seemingly.explain.strategies import strategies_from_store
+
+    if not ctx.require("strategies", "offers", "judgments"):
+        return None
+    return strategies_from_store(ctx.store, ctx.settings).to_block()
+
+
+def _tradeoff(ctx: Context) -> TradeoffBlock | None:
+    from seemingly.ranking.tradeoff import fit_tradeoff_models, run_tradeoff, tradeoff_data
+
+    if not ctx.require("tradeoff", "offers", "judgments"):
+        return None
+    try:
+        data = tradeoff_data(ctx.store, ctx.settings)
+        trained = fit_tradeoff_models(data, ctx.settings)
+        # the models block saves these even when the evaluation below finds too few queries
+        ctx.fitted = (trained, data)
+        result, _ = run_tradeoff(ctx.store, ctx.settings, data, trained)
+    except ValueError as exc:  # too little data for held-out queries: say so, keep going
+        ctx.warnings.append(f"tradeoff: skipped, {exc}")
+        ctx.skipped["tradeoff"] = str(exc)
+        return None
+    return result.to_block()
+
+
+def _models(ctx: Context) -> ModelsBlock | None:
+    """The trade-off's models, saved to ``ctx.models_dir``; without offers, the relevance
+    model alone (trained on judgments, issue 9)."""
+    if ctx.fitted is not None:
+        trained, data = ctx.fitted
+        if ctx.models_dir is None:
+            return trained.to_block()
+        from seemingly.ranking.models.training import save_models
+
+        m = ctx.settings.models
+        path = save_models(trained, data, ctx.models_dir, normalization=m.normalization,
+                           extra={"window_split": m.window_split,
+                                  "test_fraction": m.test_fraction})
+        return trained.to_block(json.loads(path.read_text()))
+    if ctx.models_dir is not None and ctx.store.has("judgments") and not ctx.store.has("offers"):
+        from seemingly.ranking.models.artifacts import read_manifest
+        from seemingly.ranking.models.relevance_only import train_relevance
+
+        trained = train_relevance(ctx.store, ctx.settings, ctx.models_dir)
+        ctx.warnings.append("models: purchase and engagement models skipped, the data has no "
+                            "offers table; the relevance model is trained on judgments alone")
+        return trained.to_block(read_manifest(ctx.models_dir))
+    if "tradeoff" in ctx.skipped:
+        ctx.skipped.setdefault("models", f"the models are trained with the trade-off, which "
+                               f"was skipped: {ctx.skipped['tradeoff']}")
+    return None
+
+
+def _data(ctx: Context) -> DataBlock | None:
+    from seemingly.explain.measures import data_summary
+
+    return data_summary(ctx.store, ctx.settings, warnings=tuple(ctx.warnings))
+
+
+Builder = Callable[[Context], "BaseModel | None"]
+
+# Block name -> builder, in the order the study runs them ("data" last, see module docstring).
 BLOCKS: dict[str, Builder] = {
     "overview": _overview,
     "hypotheses": _hypotheses,
     "examples": _examples,
+    "relations": _relations,
     "strategies": _strategies,
     "tradeoff": _tradeoff,
     "models": _models,
-    "relations": _relations,
     "data": _data,
 }
 
 
-def analyze(store: Any, settings: AnalysisSettings | None = None) -> dict[str, Any]:
-    """Run every registered block over ``store`` and return the results.json dict.
+def analyze(store: StoreLike, settings: AnalysisSettings | None = None, *,
+            models_dir: str | os.PathLike[str] | None = None) -> Results:
+    """Run every registered block over ``store`` and return the typed results.
+
+    Parameters
+    ----------
+    store
+        An open store (DuckDB or Spark).
+    settings
+        Analysis settings; the defaults when None.
+    models_dir
+        Save the models the trade-off fitted there, and record each file's sha256 in the
+        ``models`` block. None (the default) writes nothing.
 
     Examples
     --------
     >>> results = analyze(open_store("work/store.duckdb"))  # doctest: +SKIP
-    >>> results["overview"]["purchase_level"]["irrelevant"]["value"]  # doctest: +SKIP
+    >>> results.overview.purchase_level.irrelevant.value  # doctest: +SKIP
     """
-    ctx = Context(store, settings or AnalysisSettings())
+    ctx = Context(store, settings or AnalysisSettings(),
+                  models_dir=None if models_dir is None else Path(models_dir))
     blocks = {name: build(ctx) for name, build in BLOCKS.items()}
-    return assemble({**blocks, "skipped": skipped_blocks(ctx, blocks) or None})
+    return assemble(ctx, blocks)
 
 
-def assemble(blocks: dict[str, Any]) -> dict[str, Any]:
-    """results.json from built blocks: contract_version, data, then the rest; None dropped."""
-    results: dict[str, Any] = {"contract_version": CONTRACT_VERSION}
-    if blocks.get("data") is not None:
-        results["data"] = blocks["data"]
-    results.update({k: v for k, v in blocks.items() if k != "data" and v is not None})
-    return results
-
-
-def _jsonable(x: Any) -> Any:
-    """Turn numpy scalars/arrays, tuples and NaN/inf into plain JSON values (NaN -> null)."""
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return [_jsonable(v) for v in x.tolist()]
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if hasattr(x, "to_dict") and callable(x.to_dict):
-        return _jsonable(x.to_dict())
-    if isinstance(x, Path):
-        return str(x)
-    return x
-
-
-def write_results(results: dict[str, Any], out_dir: str | os.PathLike[str]) -> Path:
-    """Write ``out_dir/results.json`` (atomically) and return its path."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "results.json"
-    tmp = out / f".results.json.tmp-{os.getpid()}"
-    tmp.write_text(json.dumps(_jsonable(results), indent=2, allow_nan=False) + "\n")
-    os.replace(tmp, path)
-    return path
+def assemble(ctx: Context, blocks: dict[str, BaseModel | None],
+             run: RunBlock | None = None) -> Results:
+    """The Results of built blocks: blocks that are None stay out, ``skipped`` says why."""
+    skipped = {k: v for k, v in ctx.skipped.items() if k in BLOCKS and blocks.get(k) is None}
+    built = {k: v for k, v in blocks.items() if v is not None}
+    return Results(**built, skipped=skipped or None, run=run)

@@ -1,4 +1,4 @@
-"""The whole job in one call: data -> store -> analysis -> models -> trade-off -> report.
+"""The whole job in one call: data -> store -> analysis -> trade-off and models -> report.
 
 ``run_study`` is what ``seemingly study`` and ``make demo`` run. Each stage is timed; a failure
 names the stage that failed. With no data it simulates the default world first (the embedded
@@ -7,15 +7,20 @@ default), so a newcomer sees everything work with one command.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from seemingly.config import AnalysisSettings, LabelSettings
+from seemingly.results import Results, RunBlock
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from seemingly.study.analysis import Context
 
 __all__ = ["run_study", "StudyResult", "StageError", "STAGES"]
 
@@ -28,8 +33,8 @@ STAGES = (
     "examples",
     "relations",
     "strategies",
-    "train",
     "tradeoff",
+    "train",
     "tables",
     "report",
 )
@@ -37,7 +42,7 @@ STAGES = (
 # analysis.BLOCKS name -> the study stage it belongs to (unknown blocks count as "overview").
 _BLOCK_STAGE = {
     **{name: name for name in ("hypotheses", "examples", "relations", "strategies", "tradeoff")},
-    "models": "tradeoff",  # the models block reports the models the trade-off stage trained
+    "models": "train",  # saves the models the trade-off fitted (or the relevance model alone)
 }
 
 
@@ -52,7 +57,7 @@ class StageError(RuntimeError):
 
 @dataclass(frozen=True)
 class StudyResult:
-    """Where a study wrote its outputs, and how long each stage took (seconds)."""
+    """The study's typed results, where it wrote its outputs, and each stage's seconds."""
 
     out_dir: Path
     results_path: Path
@@ -60,6 +65,7 @@ class StudyResult:
     tables: tuple[Path, ...]
     models_dir: Path | None
     timings: dict[str, float] = field(default_factory=dict)
+    results: Results = field(default_factory=Results)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -70,18 +76,6 @@ class StudyResult:
             "models": str(self.models_dir) if self.models_dir else None,
             "timings": dict(self.timings),
         }
-
-
-StageHook = Callable[[str], Any]
-
-
-def dataset_label_settings(data: Path) -> LabelSettings | None:
-    """Label settings a converter recorded in ``DATA/dataset.json`` (``seemingly convert``)."""
-    path = data / "dataset.json" if data.is_dir() else None
-    if path is None or not path.is_file():
-        return None
-    labels = json.loads(path.read_text()).get("labels")
-    return LabelSettings(**labels) if labels else None
 
 
 def run_study(
@@ -108,6 +102,7 @@ def run_study(
     Examples
     --------
     >>> result = run_study(None, "out/demo", n_offers=50_000, seed=7)  # doctest: +SKIP
+    >>> result.results.hypotheses["price"]["purchase"].supported  # doctest: +SKIP
     >>> result.timings["hypotheses"]  # doctest: +SKIP
     """
     out_dir = Path(out)
@@ -129,99 +124,67 @@ def run_study(
         timings[name] = timings.get(name, 0.0) + time.perf_counter() - t0
         notify(name, "done")
 
-    run_info: dict[str, Any] = {"seed": settings.seed, "world": None}
+    simulated: dict[str, Any] = {"world": None}
     if data is None:
         with stage("simulate"):
             from seemingly.simulate import simulate
 
             data_path = out_dir / "data"
             simulate(data_path, world, n_offers=n_offers, seed=seed)
-        run_info.update(world=world, n_offers=n_offers)
+        simulated = {"world": world, "n_offers": n_offers}
     else:
         notify("simulate", "skipped")
         data_path = Path(data)
+
+    with stage("ingest"):
+        from seemingly.store import dataset_label_settings, open_data
+
+        # A converter's dataset.json says how its labels read, unless the caller said else.
         labels = dataset_label_settings(data_path)
         if labels is not None and settings.labels == LabelSettings():
             settings = settings.model_copy(update={"labels": labels})
+        store = open_data(data_path, out_dir)
 
-    with stage("ingest"):
-        from seemingly.store import Store
+    from seemingly.study.analysis import Context, assemble
 
-        store = Store.for_data(data_path, out_dir)
-
+    ctx = Context(store, settings, models_dir=out_dir / "models")
     try:
-        results = _analyze_in_stages(store, settings, stage)
-        models_dir: Path | None = None
-        if store.has("offers") and store.has("judgments"):
-            with stage("train"):
-                from seemingly.ranking.models import train
-
-                models_dir = out_dir / "models"
-                trained = train(store, settings, models_dir)
-                models_block = _models_block(trained)
-                if models_block:
-                    results.setdefault("models", models_block)
-        elif store.has("judgments"):  # no offers: the relevance model alone (issue 9)
-            with stage("train"):
-                from seemingly.ranking.models.relevance_only import train_relevance
-
-                models_dir = out_dir / "models"
-                trained = train_relevance(store, settings, models_dir)
-                results.setdefault("models", trained.to_dict())
-                skipped = results.get("skipped", {})
-                skipped.pop("models", None)
-                if not skipped:
-                    results.pop("skipped", None)
-                results.setdefault("data", {}).setdefault("warnings", []).append(
-                    "models: purchase and engagement models skipped, the data has no offers "
-                    "table; the relevance model is trained on judgments alone"
-                )
-        else:
-            notify("train", "skipped")
+        blocks = _build_blocks(ctx, stage)
         with stage("tables"):
             from seemingly.study.tables import write_tables
 
-            tables = write_tables(store, settings, results, out_dir / "tables")
+            tables = write_tables(store, settings, assemble(ctx, blocks), out_dir / "tables")
     finally:
         store.close()
 
-    from seemingly import __version__
-    from seemingly.study.analysis import write_results
+    from seemingly._version import __version__
 
-    run_info.update(version=__version__, timings=dict(timings), settings=settings.model_dump())
-    results["run"] = run_info
-    results_path = write_results(results, out_dir)
+    def run_block() -> RunBlock:
+        return RunBlock(seed=settings.seed, **simulated, version=__version__,
+                        timings=dict(timings), settings=settings)
+
     with stage("report"):
         from seemingly.report import render_report
 
-        report_path = render_report(out_dir)
-    # The report stage's own time is known only now; keep results.json and the result in step.
-    results["run"]["timings"] = dict(timings)
-    write_results(results, out_dir)
-    return StudyResult(out_dir, results_path, report_path, tables, models_dir, dict(timings))
+        report_path = render_report(assemble(ctx, blocks, run_block()), out_dir)
+    # The report stage's own time is known only now: results.json records every stage.
+    results = assemble(ctx, blocks, run_block())
+    results_path = results.write(out_dir)
+    models_dir = ctx.models_dir if results.models is not None else None
+    return StudyResult(out_dir, results_path, report_path, tables, models_dir, dict(timings),
+                       results)
 
 
-def _analyze_in_stages(store: Any, settings: AnalysisSettings, stage: Any) -> dict[str, Any]:
+def _build_blocks(ctx: Context, stage: Callable[[str], AbstractContextManager[None]]
+                  ) -> dict[str, BaseModel | None]:
     """Run analysis.BLOCKS one by one so each is timed under its study stage."""
-    from seemingly.study.analysis import BLOCKS, Context, assemble, skipped_blocks
+    from seemingly.study.analysis import BLOCKS
 
-    ctx = Context(store, settings)
-    blocks: dict[str, Any] = {}
+    blocks: dict[str, BaseModel | None] = {}
     for name, build in BLOCKS.items():
-        if name == "data":
+        if name == "data":  # a few counts, built last to carry every stage's warnings
+            blocks[name] = build(ctx)
             continue
         with stage(_BLOCK_STAGE.get(name, "overview")):
-            block = build(ctx)
-        if block is not None:
-            blocks[name] = block
-    blocks["data"] = BLOCKS["data"](ctx)
-    return assemble({**blocks, "skipped": skipped_blocks(ctx, blocks) or None})
-
-
-def _models_block(trained: Any) -> dict[str, Any] | None:
-    """Metrics and gain importances of the served models, if the trainer exposes them."""
-    to_dict = getattr(trained, "summary", None) or getattr(trained, "to_dict", None)
-    if to_dict is None:
-        return None
-    block = to_dict()
-    return block if isinstance(block, dict) else None
+            blocks[name] = build(ctx)
+    return blocks

@@ -5,13 +5,26 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from seemingly.config import AnalysisSettings
+from seemingly.contract import OUTCOME_COUNTS
+from seemingly.results import (
+    DataBlock,
+    Effect,
+    ExamplesBlock,
+    HypothesesBlock,
+    Interval,
+    Results,
+    StrategiesBlock,
+    Term,
+    TradeoffBlock,
+)
+
+if TYPE_CHECKING:
+    from seemingly.store import StoreLike
 
 __all__ = ["write_tables"]
-
-_OUTCOMES = ("purchase", "engagement")
 
 
 def _write(path: Path, rows: Iterable[dict[str, Any]]) -> Path | None:
@@ -28,104 +41,113 @@ def _write(path: Path, rows: Iterable[dict[str, Any]]) -> Path | None:
     return path
 
 
-def _ci(ci: Any) -> tuple[Any, Any]:
-    return (ci[0], ci[1]) if isinstance(ci, list | tuple) and len(ci) == 2 else (None, None)
+def _ci(ci: Interval | None) -> tuple[float | None, float | None]:
+    return (None, None) if ci is None else ci
 
 
-def _effect_rows(hypotheses: dict[str, Any]) -> Iterable[dict[str, Any]]:
+def _term_row(name: str, outcome: str, term: str, e: Term, *, p_adjusted: float | None = None,
+              supported: bool | None = None, univariate: Term | None = None,
+              unit: str | None = None) -> dict[str, Any]:
+    lo, hi = _ci(e.ci)
+    return {
+        "hypothesis": name,
+        "outcome": outcome,
+        "term": term,
+        "estimate": e.estimate,
+        "ci_low": lo,
+        "ci_high": hi,
+        "p_value": e.p_value,
+        "p_adjusted": p_adjusted,
+        "direction": e.direction,
+        "supported": supported,
+        "univariate_estimate": None if univariate is None else univariate.estimate,
+        "univariate_p": None if univariate is None else univariate.p_value,
+        "unit": unit,
+    }
+
+
+def _by_outcome(hypotheses: HypothesesBlock) -> Iterable[tuple[str, str, Effect]]:
     for name, by_outcome in hypotheses.items():
-        for outcome in _OUTCOMES:
-            eff = (by_outcome or {}).get(outcome)
-            if not isinstance(eff, dict):
-                continue
-            terms = [("", eff)] + [
-                (k, eff[k]) for k in ("short", "long", "brand") if isinstance(eff.get(k), dict)
-            ]
-            for term, e in terms:
-                lo, hi = _ci(e.get("ci"))
-                uni = e.get("univariate") or {}
+        for outcome in OUTCOME_COUNTS:
+            if outcome in by_outcome:
+                yield name, outcome, by_outcome[outcome]
+
+
+def _effect_rows(hypotheses: HypothesesBlock) -> Iterable[dict[str, Any]]:
+    for name, outcome, eff in _by_outcome(hypotheses):
+        # an Effect is a Term plus the Holm-adjusted answer; its sub-terms are plain Terms
+        main = Term(estimate=eff.estimate, ci=eff.ci, p_value=eff.p_value,
+                    direction=eff.direction)
+        yield _term_row(name, outcome, "main", main, p_adjusted=eff.p_adjusted,
+                        supported=eff.supported, univariate=eff.univariate, unit=eff.unit)
+        for term, sub in (("short", eff.short), ("long", eff.long)):
+            if sub is not None:
+                yield _term_row(name, outcome, term, sub)
+        if eff.brand is not None:
+            yield _term_row(name, outcome, "brand", eff.brand, unit=eff.brand.unit)
+
+
+def _curve_rows(hypotheses: HypothesesBlock) -> Iterable[dict[str, Any]]:
+    for name, outcome, eff in _by_outcome(hypotheses):
+        for group, curve in (("irrelevant", eff.curve), ("relevant", eff.curve_relevant)):
+            for point in curve or []:
+                lo, hi = _ci(point.ci)
                 yield {
                     "hypothesis": name,
                     "outcome": outcome,
-                    "term": term or "main",
-                    "estimate": e.get("estimate"),
+                    "offers_judged": group,
+                    "bin": point.bin,
+                    "offers": point.offers,
+                    "rate": point.rate,
                     "ci_low": lo,
                     "ci_high": hi,
-                    "p_value": e.get("p_value"),
-                    "p_adjusted": e.get("p_adjusted"),
-                    "direction": e.get("direction"),
-                    "supported": e.get("supported"),
-                    "univariate_estimate": uni.get("estimate"),
-                    "univariate_p": uni.get("p_value"),
-                    "unit": e.get("unit"),
                 }
 
 
-def _curve_rows(hypotheses: dict[str, Any]) -> Iterable[dict[str, Any]]:
-    for name, by_outcome in hypotheses.items():
-        for outcome in _OUTCOMES:
-            eff = (by_outcome or {}).get(outcome) or {}
-            for group, key in (("irrelevant", "curve"), ("relevant", "curve_relevant")):
-                for point in eff.get(key) or []:
-                    lo, hi = _ci(point.get("ci"))
-                    yield {
-                        "hypothesis": name,
-                        "outcome": outcome,
-                        "offers_judged": group,
-                        "bin": point.get("bin"),
-                        "offers": point.get("offers"),
-                        "rate": point.get("rate"),
-                        "ci_low": lo,
-                        "ci_high": hi,
-                    }
-
-
-def _strategy_rows(strategies: dict[str, Any]) -> Iterable[dict[str, Any]]:
-    for outcome, block in strategies.items():
-        if not isinstance(block, dict):
-            continue
-        cis = block.get("ci") or {}
-        for name in ("optimal", "relevant", "irrelevant", "random", "worst"):
-            if name in block:
-                lo, hi = _ci(cis.get(name))
-                yield {
-                    "outcome": outcome,
-                    "strategy": name,
-                    "level_vs_optimal": block[name],
-                    "ci_low": lo,
-                    "ci_high": hi,
-                    "n_queries": block.get("n_queries"),
-                }
-
-
-def _tradeoff_rows(tradeoff: dict[str, Any]) -> Iterable[dict[str, Any]]:
-    for outcome, block in tradeoff.items():
-        if not isinstance(block, dict):
-            continue
-        for method in ("fusion", "joint"):
-            for point in block.get(method) or []:
-                if isinstance(point, dict):
-                    yield {"outcome": outcome, "method": method, **point}
-
-
-def _example_rows(examples: dict[str, Any]) -> Iterable[dict[str, Any]]:
-    for outcome, rows in examples.items():
-        for r in rows or []:
+def _strategy_rows(strategies: StrategiesBlock) -> Iterable[dict[str, Any]]:
+    for outcome, block in (("purchase", strategies.purchase),
+                           ("engagement", strategies.engagement)):
+        values = {"optimal": block.optimal, "relevant": block.relevant,
+                  "irrelevant": block.irrelevant, "random": block.random, "worst": block.worst}
+        for name, value in values.items():
+            lo, hi = _ci(block.ci.get(name))
             yield {
                 "outcome": outcome,
-                **{k: v for k, v in r.items() if k != "relevant_titles"},
-                "relevant_titles": " | ".join(r.get("relevant_titles") or []),
+                "strategy": name,
+                "level_vs_optimal": value,
+                "ci_low": lo,
+                "ci_high": hi,
+                "n_queries": block.n_queries,
             }
 
 
-def _quarantine_rows(data: dict[str, Any]) -> Iterable[dict[str, Any]]:
-    for table, t in (data.get("ingest") or {}).items():
-        for rule, count in (t.get("rules") or {}).items():
-            yield {"table": table, "rule": rule, "rows": count}
+def _tradeoff_rows(tradeoff: TradeoffBlock) -> Iterable[dict[str, Any]]:
+    for outcome, block in (("purchase", tradeoff.purchase), ("engagement", tradeoff.engagement)):
+        for method, points in (("fusion", block.fusion), ("joint", block.joint)):
+            for p in points:
+                yield {"outcome": outcome, "method": method, "weight": p.weight,
+                       "relevance_at_1": p.relevance_at_1, f"{outcome}_level_at_1": p.level_at_1,
+                       "ndcg_at_k": p.ndcg_at_k, "on_frontier": p.on_frontier}
+
+
+def _example_rows(examples: ExamplesBlock) -> Iterable[dict[str, Any]]:
+    for outcome, rows in examples.items():
+        for r in rows:
+            yield {
+                "outcome": outcome,
+                **r.model_dump(exclude={"relevant_titles"}),
+                "relevant_titles": " | ".join(r.relevant_titles or []),
+            }
+
+
+def _quarantine_rows(data: DataBlock) -> Iterable[dict[str, Any]]:
+    for table, rows in data.quarantined.items():
+        if rows:
+            yield {"table": table, "rows": rows}
 
 
 def write_tables(
-    store: Any, settings: AnalysisSettings, results: dict[str, Any], out_dir: str | Path
+    store: StoreLike, settings: AnalysisSettings, results: Results, out_dir: str | Path
 ) -> tuple[Path, ...]:
     """Write every table the study has; returns the paths written (empty blocks are skipped)."""
     out = Path(out_dir)
@@ -139,11 +161,16 @@ def write_tables(
         path = out / "levels.csv"
         store.con.to_csv(lv, path)
         written.append(path)
-    hyp = results.get("hypotheses") or {}
-    written.append(_write(out / "hypothesis_effects.csv", _effect_rows(hyp)))
-    written.append(_write(out / "hypothesis_curves.csv", _curve_rows(hyp)))
-    written.append(_write(out / "strategies.csv", _strategy_rows(results.get("strategies") or {})))
-    written.append(_write(out / "tradeoff.csv", _tradeoff_rows(results.get("tradeoff") or {})))
-    written.append(_write(out / "examples.csv", _example_rows(results.get("examples") or {})))
-    written.append(_write(out / "quarantine.csv", _quarantine_rows(results.get("data") or {})))
+    r = results
+    if r.hypotheses is not None:
+        written.append(_write(out / "hypothesis_effects.csv", _effect_rows(r.hypotheses)))
+        written.append(_write(out / "hypothesis_curves.csv", _curve_rows(r.hypotheses)))
+    if r.strategies is not None:
+        written.append(_write(out / "strategies.csv", _strategy_rows(r.strategies)))
+    if r.tradeoff is not None:
+        written.append(_write(out / "tradeoff.csv", _tradeoff_rows(r.tradeoff)))
+    if r.examples is not None:
+        written.append(_write(out / "examples.csv", _example_rows(r.examples)))
+    if r.data is not None:
+        written.append(_write(out / "quarantine.csv", _quarantine_rows(r.data)))
     return tuple(p for p in written if p is not None)

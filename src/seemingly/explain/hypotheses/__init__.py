@@ -1,6 +1,6 @@
 """Test the WSDM 2020 hypotheses on why customers buy or engage with irrelevant products.
 
-``test_hypotheses(store, settings)`` computes every factor per judged offer in the engine
+``fit_hypotheses(store, settings)`` computes every factor per judged offer in the engine
 (:mod:`seemingly.explain.factors`), aggregates the offers to covariate patterns per query
 (:mod:`.patterns`), and from that small frame fits, for purchases and for engagements:
 
@@ -17,25 +17,30 @@ direction and its Holm-adjusted p-value is below ``settings.hypotheses.alpha``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from seemingly.config import AnalysisSettings
 from seemingly.explain.hypotheses.core import HypothesesResult, analyze_patterns
 from seemingly.explain.hypotheses.patterns import pattern_frame
 
-__all__ = ["test_hypotheses", "HypothesesResult"]
+if TYPE_CHECKING:
+    from seemingly.store import StoreLike
+
+__all__ = ["fit_hypotheses", "HypothesesResult"]
 
 
-def test_hypotheses(store: object, settings: AnalysisSettings | None = None) -> HypothesesResult:
+def fit_hypotheses(store: StoreLike, settings: AnalysisSettings | None = None) -> HypothesesResult:
     """Run every hypothesis test on a store; ``.to_dict()`` is the results.json block.
 
     Parameters
     ----------
-    store : a ``seemingly.store.Store`` with products, offers and judgments (orders optional).
+    store : ``seemingly.store.StoreLike`` with products, offers, judgments (orders optional).
     settings : analysis settings (``settings.hypotheses`` for bins, rounding, exclusions).
 
     Examples
     --------
     >>> from seemingly.explain import hypotheses  # doctest: +SKIP
-    >>> hypotheses.test_hypotheses(store).supported()["price"]  # doctest: +SKIP
+    >>> hypotheses.fit_hypotheses(store).supported()["price"]  # doctest: +SKIP
     {'purchase': True, 'engagement': True}
     """
     from seemingly.explain.factors import offer_factor_table
@@ -43,9 +48,6 @@ def test_hypotheses(store: object, settings: AnalysisSettings | None = None) -> 
     settings = settings or AnalysisSettings()
     ft = offer_factor_table(store, settings, cells=True)
     patterns = pattern_frame(ft.table, settings.hypotheses)
-    n_offers = int(store.table("offers").count().execute())  # type: ignore[attr-defined]
+    n_offers = int(store.table("offers").count().execute())
     return analyze_patterns(patterns, settings=settings, n_offers=n_offers, warnings=ft.warnings)
 
-
-# pytest would otherwise collect this function wherever a test module imports it by name
-test_hypotheses.__test__ = False  # type: ignore[attr-defined]

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from seemingly.config import AnalysisSettings, HypothesisSettings
+from seemingly.contract import OUTCOME_COUNTS
 from seemingly.explain.hypotheses.models import fit_multivariable, fit_tolerance, fit_univariate
 from seemingly.explain.hypotheses.stats import (
     ClusteredFit,
@@ -18,16 +19,16 @@ from seemingly.explain.hypotheses.stats import (
     binned_curve,
     edge_labels,
     holm,
-    wilson,
 )
+from seemingly.explain.intervals import wilson
+from seemingly.results import HypothesesBlock
 
-__all__ = ["Effect", "HypothesesResult", "analyze_patterns", "HYPOTHESES", "OUTCOMES"]
+__all__ = ["Effect", "HypothesesResult", "analyze_patterns", "HYPOTHESES"]
 
 HYPOTHESES = (
     "popularity", "price", "category", "query_length", "semantic_relation",
     "copurchase_relation", "personal_history",
 )
-OUTCOMES = {"purchase": "purchases", "engagement": "engagements"}
 
 # hypothesis -> (model term, pattern column, expected direction, unit)
 _CONTINUOUS: dict[str, tuple[str, str, str, str]] = {
@@ -90,6 +91,10 @@ class HypothesesResult:
     def to_dict(self) -> dict[str, Any]:
         return {h: {o: e.to_dict() for o, e in by.items()} for h, by in self.effects.items()}
 
+    def to_block(self) -> HypothesesBlock:
+        """The typed ``hypotheses`` block of :class:`seemingly.results.Results`."""
+        return HypothesesBlock.model_validate(self.to_dict())
+
     def supported(self) -> dict[str, dict[str, bool]]:
         """``{hypothesis: {outcome: supported}}``, the one-line summary."""
         return {h: {o: e.supported for o, e in by.items()} for h, by in self.effects.items()}
@@ -136,7 +141,7 @@ def _curves(patterns: pd.DataFrame, settings: HypothesisSettings, confidence: fl
         col = _CONTINUOUS[hyp][1]
         have = irr[irr[col].notna()]
         if have.empty:  # no irrelevant offer has this factor: empty curves, not a missing key
-            out[hyp] = {o: {"irrelevant": [], "relevant": []} for o in OUTCOMES}
+            out[hyp] = {o: {"irrelevant": [], "relevant": []} for o in OUTCOME_COUNTS}
             continue
         edges = bin_edges(have[col].to_numpy(), have["offers"].to_numpy(), settings.curve_bins)
         names = edge_labels(edges)
@@ -153,7 +158,7 @@ def _curves(patterns: pd.DataFrame, settings: HypothesisSettings, confidence: fl
     specs["category"] = ("category", patterns["category"].astype(str), cats)
     for hyp, (_, lab, order) in specs.items():
         out[hyp] = {}
-        for outcome, col in OUTCOMES.items():
+        for outcome, col in OUTCOME_COUNTS.items():
             by_rel = {}
             is_rel = patterns["relevant"]
             for key, mask in (("irrelevant", ~is_rel), ("relevant", is_rel)):
@@ -255,7 +260,7 @@ def analyze_patterns(
     excluded = _excluded(patterns, n_offers, hs)
 
     raw: dict[str, dict[str, dict[str, Any]]] = {h: {} for h in HYPOTHESES}
-    for outcome, col in OUTCOMES.items():
+    for outcome, col in OUTCOME_COUNTS.items():
         multi, info = (fit_multivariable(model_frame, col) if len(model_frame)
                        else (None, {"categories_dropped": [], "terms_dropped": []}))
         brand_fit, _ = (fit_multivariable(model_frame, col, history_col="history_brand")
@@ -308,7 +313,7 @@ def analyze_patterns(
                       "adjusted": adjusted},
         }
 
-    keys = [(h, o) for h in HYPOTHESES for o in OUTCOMES]
+    keys = [(h, o) for h in HYPOTHESES for o in OUTCOME_COUNTS]
     adj = holm([raw[h][o]["p_value"] for h, o in keys])
     effects: dict[str, dict[str, Effect]] = {h: {} for h in HYPOTHESES}
     for (h, o), p_adj in zip(keys, adj, strict=True):

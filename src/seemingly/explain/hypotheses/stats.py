@@ -5,7 +5,8 @@ Every function takes aggregated rows (one row per covariate pattern, with ``tria
 patterns has exactly the log-likelihood, score and Hessian of the logit on the offers they
 summarise, and because patterns never straddle two queries, summing the pattern scores per
 query gives the same per-query score as summing offer scores: the query-clustered sandwich is
-identical too (``tests/test_hypotheses.py`` checks it against statsmodels on the expanded rows).
+identical too (``tests/explain/test_hypotheses.py`` checks it against statsmodels on the
+expanded rows).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import pandas as pd
 from scipy import stats
 from threadpoolctl import threadpool_limits
 
-__all__ = ["ClusteredFit", "fit_clustered_logit", "holm", "wilson", "binned_curve"]
+from seemingly.explain.intervals import wilson
+
+__all__ = ["ClusteredFit", "fit_clustered_logit", "holm", "binned_curve"]
 
 
 @dataclass(frozen=True)
@@ -192,21 +195,6 @@ def holm(p_values: list[float | None] | np.ndarray) -> np.ndarray:
         running = max(running, min(1.0, (m - rank) * p[i]))
         out[i] = running
     return out
-
-
-def wilson(successes: np.ndarray, trials: np.ndarray, confidence: float = 0.95) -> tuple[
-    np.ndarray, np.ndarray
-]:
-    """Wilson score interval of a binomial rate, vectorised; (low, high)."""
-    s = np.asarray(successes, dtype=np.float64)
-    n = np.asarray(trials, dtype=np.float64)
-    z = float(stats.norm.ppf(0.5 + confidence / 2))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        phat = s / n
-        denom = 1 + z**2 / n
-        centre = (phat + z**2 / (2 * n)) / denom
-        half = z * np.sqrt(phat * (1 - phat) / n + z**2 / (4 * n**2)) / denom
-    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
 
 
 def _weighted_quantiles(values: np.ndarray, weights: np.ndarray, qs: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ its anchors, are compiled merge-joins over those arrays (:mod:`seemingly.ranking
 the rest is numpy.
 
 Values are bit for bit those of the pandas / scikit-learn implementation this replaced
-(tests/test_features_equivalence.py checks exact equality on many random candidate sets,
+(tests/ranking/test_features_equivalence.py checks exact equality on many random candidate sets,
 and models retrained on the demo world are byte-identical): sums run in the order scipy's
 sparse products use, the TF-IDF norm in scikit-learn's order, the anchor mean with pandas'
 Kahan summation.
@@ -27,7 +27,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from seemingly.ranking.features.kernels import anchor_similarity, query_match, token_overlaps
+from seemingly.ranking.features.candidate_sets import (
+    group_median,
+    groups,
+    rank_and_best,
+    relations,
+)
+from seemingly.ranking.features.kernels import query_match, token_overlaps
 from seemingly.ranking.features.products import (
     CATEGORY,
     HAS_LIFT,
@@ -53,7 +59,6 @@ _TOKEN_COLS = [_COL[f] for f in ("query_coverage", "fuzzy_coverage", "head_match
 PRODUCT_COLUMNS = ("title", "category", "price", "brand", "product_type")
 
 BM25_K1, BM25_B = 1.2, 0.75  # the usual Robertson/Lucene defaults
-TOP_ANCHORS = 3  # how many best text matches stand in for "the relevant products"
 RATE_PRIOR = 20.0  # pseudo-offers that shrink a product's historical rate to the global one
 
 
@@ -227,99 +232,6 @@ class Candidates:
                 self.columns[c] = vals
 
 
-def _groups(group: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Group codes 0..G-1 of the rows, each group's size, and its first row in group order."""
-    if len(group) and group.min() == group.max():  # one set (as in the service)
-        g = np.zeros(len(group), np.int64)
-    else:
-        _, g = np.unique(group, return_inverse=True)
-        g = g.ravel()
-    sizes = np.bincount(g)
-    return g, sizes, np.cumsum(sizes) - sizes
-
-
-def _rank_and_best(g: np.ndarray, sizes: np.ndarray, starts: np.ndarray,
-                   score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Within-group rank of ``score`` (best = 1, ties share the lower rank, as pandas'
-    "min") and the group's best score, for each row."""
-    n = len(g)
-    if len(sizes) == 1:
-        s = np.sort(score)
-        return n - np.searchsorted(s, score, side="right") + 1.0, np.full(n, s[-1])
-    order = np.lexsort((-score, g))
-    gs, ss = g[order], score[order]
-    new_group = np.r_[True, gs[1:] != gs[:-1]]
-    new_value = new_group | np.r_[True, ss[1:] != ss[:-1]]
-    pos = np.arange(n)
-    start_g = np.maximum.accumulate(np.where(new_group, pos, 0))
-    start_v = np.maximum.accumulate(np.where(new_value, pos, 0))
-    rank = np.empty(n)
-    rank[order] = start_v - start_g + 1
-    return rank, ss[starts][g]
-
-
-def _group_median(g: np.ndarray, sizes: np.ndarray, starts: np.ndarray,
-                  x: np.ndarray) -> np.ndarray:
-    """Median of the non-NaN ``x`` of each row's group (NaN when there is none)."""
-    xs = np.sort(x) if len(sizes) == 1 else x[np.lexsort((x, g))]  # NaN last in a group
-    k = np.bincount(g, weights=~np.isnan(x), minlength=len(sizes)).astype(np.int64)
-    med = np.full(len(sizes), np.nan)
-    ok = k > 0
-    lo, hi = xs[starts[ok] + (k[ok] - 1) // 2], xs[starts[ok] + k[ok] // 2]
-    med[ok] = (lo + hi) / 2
-    return med[g]
-
-
-def _relations(X: np.ndarray, prod: ProductBatch, score: np.ndarray, g: np.ndarray,
-               sizes: np.ndarray, starts: np.ndarray, lift: dict[str, dict[str, float]],
-               pids: list[str], has: np.ndarray) -> None:
-    """Relation of each candidate to the other candidates of its set: mean semantic
-    similarity and best co-purchase lift with its anchors (stand-ins for the relevant
-    products, which are unknown at ranking time), best lift with any other candidate."""
-    n = len(g)
-    # Each candidate's anchors are the TOP_ANCHORS other candidates of its set with the best
-    # text match of the query (ties: the earlier row), so they do not depend on the order the
-    # candidates come in; they are the first TOP_ANCHORS others among the set's best k.
-    k = TOP_ANCHORS + 1
-    by_score = np.lexsort((-score, g)) if len(sizes) > 1 else np.argsort(-score, kind="stable")
-    top = np.full((len(sizes), k), -1)
-    for j in range(k):
-        sel = sizes > j
-        top[sel, j] = by_score[starts[sel] + j]
-    cand = top[g]
-    keep = (cand >= 0) & (cand != np.arange(n)[:, None])
-    keep &= np.cumsum(keep, axis=1) <= TOP_ANCHORS
-    # the anchors of a row in row order: the order the mean adds them in
-    cand = np.sort(np.where(keep, cand, n), axis=1)
-    keep = cand < n
-    pi, pk = np.nonzero(keep)
-    pa = cand[pi, pk]
-    w = prod.words
-    X[:, _COL["semantic_relation"]] = anchor_similarity(w.indptr, w.idx, w.val, prod.text_rows,
-                                                        pi, pa)
-    anchor = np.zeros(n)
-    best = np.zeros(n)
-    if has.any():  # few candidates have co-purchase partners at all
-        sel = has[pi]
-        for i, a in zip(pi[sel].tolist(), pa[sel].tolist(), strict=True):
-            anchor[i] = max(anchor[i], lift[pids[i]].get(pids[a], 0.0))
-        gl = g.tolist()
-        members: dict[int, dict[str, int]] = {}
-        for gi, p in zip(gl, pids, strict=True):
-            mine = members.setdefault(gi, {})
-            mine[p] = mine.get(p, 0) + 1
-        for i in np.flatnonzero(has).tolist():
-            p = pids[i]
-            partners, mem = lift[p], members[gl[i]]
-            pairs = ([(o, v) for o, v in partners.items() if o in mem]
-                     if len(partners) <= len(mem) else
-                     [(o, partners[o]) for o in mem if o in partners])
-            # another row of the set holds ``o`` (a second row if it is this very product)
-            best[i] = max([v for o, v in pairs if mem[o] > (o == p)], default=0.0)
-    X[:, _COL["copurchase_relation"]] = anchor
-    X[:, _COL["copurchase_max"]] = best
-
-
 def _history(X: np.ndarray, c: Candidates, index: FeatureIndex, pids: list[str],
              brands: list[Any]) -> None:
     up, ub = _COL["user_bought_product"], _COL["user_bought_brand"]
@@ -390,14 +302,17 @@ def feature_matrix(c: Candidates, index: FeatureIndex) -> np.ndarray:
 
     # --- position of the text match within the candidate set
     score = bm25 + char_cos
-    g, sizes, starts = _groups(c.group)
-    rank, best = _rank_and_best(g, sizes, starts, score)
+    g, sizes, starts = groups(c.group)
+    rank, best = rank_and_best(g, sizes, starts, score)
     X[:, _COL["text_rank"]] = 1.0 - (rank - 1) / np.maximum(sizes[g] - 1, 1)
     # how far behind the best text match of its set a candidate is (0 for the best)
     X[:, _COL["text_gap"]] = score - best
     pids = prod.column(PRODUCT_ID)
-    _relations(X, prod, score, g, sizes, starts, index.lift, pids,
-               np.array(prod.column(HAS_LIFT), bool))
+    semantic, anchor_lift, best_lift = relations(prod, score, g, sizes, starts, index.lift,
+                                                 pids, np.array(prod.column(HAS_LIFT), bool))
+    X[:, _COL["semantic_relation"]] = semantic
+    X[:, _COL["copurchase_relation"]] = anchor_lift
+    X[:, _COL["copurchase_max"]] = best_lift
 
     # --- price and product statistics
     price = np.full(n, np.nan) if c.price is None else c.price
@@ -405,7 +320,7 @@ def feature_matrix(c: Candidates, index: FeatureIndex) -> np.ndarray:
     with np.errstate(all="ignore"):
         price = np.where(price > 0, price, np.nan)
         X[:, _COL["price_log"]] = np.log(price)
-        X[:, _COL["price_relative"]] = np.log2(price / _group_median(g, sizes, starts, price))
+        X[:, _COL["price_relative"]] = np.log2(price / group_median(g, sizes, starts, price))
     rows = np.array(prod.column(STATS_ROW), np.int64)
     st = index.stats
     popular = st["popularity"][rows]

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from seemingly.ranking.features.text import Store, TextSpace, text_of, tokens
+from seemingly.ranking.features.text import TextSpace, TextStore, text_of, tokens
 
 __all__ = ["ProductEntries", "ProductBatch"]
 
@@ -53,8 +53,8 @@ class ProductBatch:
     text_rows: np.ndarray
     query_rows: np.ndarray
     query_char_rows: np.ndarray
-    words: Store
-    chars: Store
+    words: TextStore
+    chars: TextStore
     tokens: np.ndarray
     token_offsets: np.ndarray
     query_tokens: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["Store", "TextSpace", "text_of", "tokens"]
+__all__ = ["TextStore", "TextSpace", "text_of", "tokens"]
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 TEXT_CACHE = 1 << 16  # analysed texts kept per space (~2 KB each)
@@ -156,15 +156,15 @@ class TextSpace:
             rows = [self._row[t] for t in texts]
         return rows  # type: ignore[return-value]
 
-    def view(self) -> Store:
+    def view(self) -> TextStore:
         """The store's arrays as they are now. Rows handed out so far stay valid in them
         whatever happens to the store later: it only appends past its end, and growing or
         starting afresh allocates new arrays."""
-        return Store(self._indptr, self._idx, self._cnt, self._val)
+        return TextStore(self._indptr, self._idx, self._cnt, self._val)
 
 
 @dataclass(frozen=True)
-class Store:
+class TextStore:
     """A TextSpace's CSR arrays: row r's sorted term ids are ``idx[indptr[r]:indptr[r + 1]]``
     with their counts ``cnt`` and unit-length TF-IDF values ``val``."""
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import lightgbm as lgb
 
-import seemingly
+from seemingly._version import __version__
 from seemingly.errors import ModelArtifactError
 
 __all__ = ["write_manifest", "read_manifest", "sha256_file"]
@@ -32,7 +32,7 @@ def write_manifest(directory: Path, files: list[Path], content: dict[str, Any]) 
     """Write manifest.json listing ``files`` (relative names + sha256) and ``content``."""
     manifest = {
         "format_version": FORMAT_VERSION,
-        "seemingly_version": seemingly.__version__,
+        "seemingly_version": __version__,
         "lightgbm_version": lgb.__version__,
         **content,
         "files": {p.name: sha256_file(p) for p in sorted(files)},

@@ -4,8 +4,9 @@ Time: offers are split at a timestamp quantile (``window_split``). Everything th
 use (product popularity and rates, co-purchase lift, purchase histories) comes from the
 *statistics window* before the cutoff (plus orders before it); labels (purchase and
 engagement levels) come from the *label window* after it, so no row's outcome feeds its own
-features. Queries: split into train / test groups with a seeded draw; the relevance model
-learns from train queries' judgments only and every metric is measured on test queries.
+features. Queries: split into train / test groups with a seeded draw (:func:`split_queries`,
+the one rule for every held-out split of queries); the relevance model learns from train
+queries' judgments only and every metric is measured on test queries.
 Offers stay in the engine; only per (query, product[, history pattern]) aggregates and the
 statistics snapshot leave it.
 """
@@ -13,7 +14,7 @@ statistics snapshot leave it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import numpy as np
@@ -22,7 +23,10 @@ from ibis import _
 
 from seemingly.ranking.features import FeatureSnapshot, compute_features
 
-__all__ = ["ModelData", "build_model_data"]
+if TYPE_CHECKING:
+    from seemingly.store import StoreLike
+
+__all__ = ["ModelData", "build_model_data", "split_queries"]
 
 
 @dataclass(frozen=True)
@@ -44,14 +48,24 @@ class ModelData:
     fingerprint: str
 
 
-def _relevance(store: Any, settings: Any) -> pd.DataFrame:
+def split_queries(queries: np.ndarray, test_fraction: float, seed: int) -> set[str]:
+    """The held-out queries: ``round(test_fraction * n)`` of them (at least one when there
+    are two or more, so tiny data sets still get a test set), drawn with ``seed``."""
+    q = np.array(sorted(queries))
+    if len(q) < 2:
+        return set()
+    n_test = min(max(1, round(test_fraction * len(q))), len(q) - 1)
+    return set(q[np.random.default_rng(seed).permutation(len(q))[:n_test]].tolist())
+
+
+def _relevance(store: StoreLike, settings: Any) -> pd.DataFrame:
     from seemingly.explain.labels import relevance
 
     rel = relevance(store, settings).to_pandas()
     return rel[["query", "product_id", "relevant"]]
 
 
-def _purchases(store: Any, offers: ibis.Table) -> ibis.Table:
+def _purchases(store: StoreLike, offers: ibis.Table) -> ibis.Table:
     """All purchases (user, product, timestamp): purchased offers plus orders."""
     bought = offers.filter(_.purchased).select("user_id", "product_id", "timestamp")
     if store.has("orders"):
@@ -60,7 +74,7 @@ def _purchases(store: Any, offers: ibis.Table) -> ibis.Table:
     return bought
 
 
-def _snapshot(store: Any, products: pd.DataFrame, offers: ibis.Table, cutoff: Any,
+def _snapshot(store: StoreLike, products: pd.DataFrame, offers: ibis.Table, cutoff: Any,
               candidate_pairs: ibis.Table) -> FeatureSnapshot:
     from seemingly.explain.relations import copurchase_lift, purchase_baskets
 
@@ -88,7 +102,7 @@ def _snapshot(store: Any, products: pd.DataFrame, offers: ibis.Table, cutoff: An
                                         history=hist)
 
 
-def _history_patterns(store: Any, offers: ibis.Table, products: pd.DataFrame,
+def _history_patterns(store: StoreLike, offers: ibis.Table, products: pd.DataFrame,
                       cutoff: Any) -> pd.DataFrame:
     """Label-window offers aggregated to (query, product, bought product / brand before)."""
     bought = _purchases(store, offers)
@@ -115,7 +129,7 @@ def _history_patterns(store: Any, offers: ibis.Table, products: pd.DataFrame,
     return rows.sort_values(keys).reset_index(drop=True)
 
 
-def build_model_data(store: Any, settings: Any, *, window_split: float = 0.5,
+def build_model_data(store: StoreLike, settings: Any, *, window_split: float = 0.5,
                      test_fraction: float = 0.3, seed: int = 7) -> ModelData:
     """Build candidates, outcome rows and the snapshot from a store (see the module doc)."""
     if not 0 < window_split < 1:
@@ -144,9 +158,7 @@ def build_model_data(store: Any, settings: Any, *, window_split: float = 0.5,
         {"offers": 0, "purchases": 0, "engagements": 0})
     cands = cands.merge(rel, on=["query", "product_id"], how="left")
     cands["relevant"] = cands["relevant"].astype("float64")
-    queries = np.array(sorted(cands["query"].unique()))
-    rng = np.random.default_rng(seed)
-    test = set(queries[rng.random(len(queries)) < test_fraction])
+    test = split_queries(cands["query"].unique(), test_fraction, seed)
     cands["split"] = np.where(cands["query"].isin(test), "test", "train")
     feats = compute_features(cands[["query", "product_id"]].assign(
         user_bought_product=0.0, user_bought_brand=0.0), snapshot)

@@ -18,7 +18,7 @@ from seemingly.ranking.features.matrix import Candidates, feature_matrix
 from seemingly.ranking.models.artifacts import read_manifest
 from seemingly.ranking.models.estimators import OutcomeModel, RelevanceModel
 from seemingly.ranking.models.trees import CompiledTrees, compile_booster
-from seemingly.ranking.tradeoff.metrics import normalize_scores
+from seemingly.ranking.scoring import normalize_scores
 
 __all__ = ["Ranker", "RankResult", "RankedCandidate"]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -22,29 +22,21 @@ from scipy import stats
 
 from seemingly.config import AnalysisSettings
 from seemingly.ranking.features import FEATURE_NAMES, FeatureSnapshot, compute_features
-from seemingly.ranking.models.data import ModelData
+from seemingly.ranking.models.data import ModelData, split_queries
 from seemingly.ranking.models.estimators import RelevanceModel
 from seemingly.ranking.models.training import TrainedModels, save_models
+from seemingly.ranking.scoring import CandidateMatrix, ranking_metrics
 
-__all__ = ["train_relevance", "split_queries"]
+if TYPE_CHECKING:
+    from seemingly.store import StoreLike
+
+__all__ = ["train_relevance"]
 
 FEATURES = list(FEATURE_NAMES)
 
 
-def split_queries(queries: np.ndarray, test_fraction: float, seed: int) -> set[str]:
-    """The held-out queries: ``round(test_fraction * n)`` of them (at least one when there
-    are two or more, so tiny data sets still get a test set), drawn with ``seed``."""
-    q = np.array(sorted(queries))
-    if len(q) < 2:
-        return set()
-    n_test = min(max(1, round(test_fraction * len(q))), len(q) - 1)
-    return set(q[np.random.default_rng(seed).permutation(len(q))[:n_test]].tolist())
-
-
 def _per_query_ndcg(frame: pd.DataFrame, score: np.ndarray, k: int) -> np.ndarray:
     """NDCG@k on binary relevance of each query that has a relevant product."""
-    from seemingly.ranking.tradeoff.metrics import CandidateMatrix, ranking_metrics
-
     f = frame.assign(level=0.0, _s=score)
     cm = CandidateMatrix.from_frame(f)
     ndcg = ranking_metrics(cm.scatter(f, "_s"), cm, k)[2]
@@ -81,7 +73,9 @@ def _metrics(test: pd.DataFrame, score: np.ndarray, n_train: int, k: int,
             "n_test_queries_with_relevant": int(len(model))}
 
 
-def train_relevance(store: Any, settings: AnalysisSettings, out_dir: str | Path) -> TrainedModels:
+def train_relevance(
+    store: StoreLike, settings: AnalysisSettings, out_dir: str | Path
+) -> TrainedModels:
     """Fit the relevance model on judgments (no offers needed), measure it on held-out
     queries against BM25, and write a model directory (relevance model + text snapshot).
 

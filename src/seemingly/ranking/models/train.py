@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from seemingly.ranking.models.data import build_model_data
 from seemingly.ranking.models.training import TrainedModels, fit_models, save_models
 
+if TYPE_CHECKING:
+    from seemingly.store import StoreLike
+
 __all__ = ["train"]
 
 
-def train(store: Any, settings: Any, out_dir: str | Path, *, window_split: float = 0.5,
+def train(store: StoreLike, settings: Any, out_dir: str | Path, *, window_split: float = 0.5,
           test_fraction: float = 0.3, normalization: str = "min-max",
           params: dict[str, Any] | None = None) -> TrainedModels:
     """Build features without leakage, fit the three models, write ``out_dir``.

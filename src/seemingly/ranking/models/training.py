@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,15 +11,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from seemingly.contract import OUTCOME_COUNTS
 from seemingly.ranking.features import FEATURE_NAMES
 from seemingly.ranking.models.artifacts import write_manifest
 from seemingly.ranking.models.data import ModelData
 from seemingly.ranking.models.estimators import OutcomeModel, RelevanceModel
+from seemingly.ranking.scoring import CandidateMatrix, ranking_metrics
+from seemingly.results import ModelsBlock
 
 __all__ = ["TrainedModels", "fit_models", "save_models"]
 
 FEATURES = list(FEATURE_NAMES)
-OUTCOME_COLUMN = {"purchase": "purchases", "engagement": "engagements"}
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,16 @@ class TrainedModels:
         return {n: {"metrics": self.metrics.get(n, {}),
                     "feature_importance": self.importance.get(n, {})} for n in self.models}
 
+    def to_block(self, manifest: Mapping[str, Any] | None = None) -> ModelsBlock:
+        """The typed ``models`` block; with the manifest of the directory the models were
+        saved to (:func:`save_models`), each entry names its file and that file's sha256."""
+        block = self.to_dict()
+        if manifest is not None:
+            for name, entry in block.items():
+                file = manifest["models"][name]["file"]
+                entry.update(file=file, sha256=manifest["files"][file])
+        return ModelsBlock.model_validate(block)
+
 
 def _auc(y: np.ndarray, s: np.ndarray, w: np.ndarray | None = None) -> float:
     from sklearn.metrics import roc_auc_score
@@ -42,8 +55,6 @@ def _auc(y: np.ndarray, s: np.ndarray, w: np.ndarray | None = None) -> float:
 
 
 def _ndcg_at(frame: pd.DataFrame, score: np.ndarray, k: int = 10) -> float:
-    from seemingly.ranking.tradeoff.metrics import CandidateMatrix, ranking_metrics
-
     f = frame.assign(level=0.0, _s=score)
     if not len(f):
         return float("nan")
@@ -78,7 +89,7 @@ def fit_models(data: ModelData, *, params: dict[str, Any] | None = None,
     models["relevance"] = rel
     rows = data.outcome_rows[data.outcome_rows["offers"] > 0]
     otr, ote = rows[rows["split"] == "train"], rows[rows["split"] == "test"]
-    for name, col in OUTCOME_COLUMN.items():
+    for name, col in OUTCOME_COUNTS.items():
         m = OutcomeModel(**params).fit(otr[FEATURES], (otr[col] / otr["offers"]).to_numpy(),
                                        sample_weight=otr["offers"].to_numpy())
         y, w = (ote[col] / ote["offers"]).to_numpy(), ote["offers"].to_numpy(float)

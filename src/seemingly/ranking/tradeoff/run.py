@@ -14,19 +14,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from seemingly.contract import OUTCOME_COUNTS
 from seemingly.ranking.features import FEATURE_NAMES
 from seemingly.ranking.models.data import ModelData
 from seemingly.ranking.models.estimators import OutcomeModel, RelevanceModel
-from seemingly.ranking.models.training import OUTCOME_COLUMN, TrainedModels, fit_models
+from seemingly.ranking.models.training import TrainedModels, fit_models
+from seemingly.ranking.scoring import CandidateMatrix, normalize_scores, ranking_metrics
 from seemingly.ranking.tradeoff.joint import fit_joint_models
-from seemingly.ranking.tradeoff.metrics import (
-    CandidateMatrix,
-    SweepResult,
-    normalize_scores,
-    ranking_metrics,
-    sweep,
-)
 from seemingly.ranking.tradeoff.pareto import dominance, pareto_mask
+from seemingly.ranking.tradeoff.sweep import SweepResult, sweep
+from seemingly.results import TradeoffBlock
 
 __all__ = ["TradeoffResult", "evaluate_tradeoff", "split_scores", "SplitScores", "query_folds",
            "fold_data"]
@@ -68,6 +65,10 @@ class TradeoffResult:
         return {"purchase": self.purchase.to_dict(), "engagement": self.engagement.to_dict(),
                 "settings": self.settings}
 
+    def to_block(self) -> TradeoffBlock:
+        """The typed ``tradeoff`` block of :class:`seemingly.results.Results`."""
+        return TradeoffBlock.model_validate(self.to_dict())
+
 
 def eligible(c: pd.DataFrame, split: str, count: str, min_offers: int) -> pd.DataFrame:
     """Judged candidates with a level (>= min_offers label-window offers) in queries with at
@@ -98,7 +99,7 @@ def crossfit_scores(data: ModelData, *, folds: int = 3, seed: int = 7,
                              & (data.outcome_rows["offers"] > 0)]
     rf = rows["query"].map(fold_of).to_numpy()
     out = pd.DataFrame(np.nan, index=train.index,
-                       columns=["relevance", *OUTCOME_COLUMN])
+                       columns=["relevance", *OUTCOME_COUNTS])
     p = {**(params or {}), "seed": seed}
     for f in range(folds):
         held = train[cf == f]
@@ -106,7 +107,7 @@ def crossfit_scores(data: ModelData, *, folds: int = 3, seed: int = 7,
         rel = RelevanceModel(**p).fit(fit_j[FEATURES], fit_j["relevant"].to_numpy())
         out.loc[held.index, "relevance"] = rel.predict(held[FEATURES])
         fr = rows[rf != f]
-        for name, col in OUTCOME_COLUMN.items():
+        for name, col in OUTCOME_COUNTS.items():
             om = OutcomeModel(**p).fit(fr[FEATURES], (fr[col] / fr["offers"]).to_numpy(),
                                        sample_weight=fr["offers"].to_numpy())
             out.loc[held.index, name] = om.predict(held[FEATURES])
@@ -145,9 +146,10 @@ def split_scores(data: ModelData, trained: TrainedModels, weights: np.ndarray,
     """Scores of the single models and of the joint models on the test split of ``data``
     (``o``: the options dict of :func:`evaluate_tradeoff`; ``aggregations`` defaults to
     ``o["aggregation"]``). Used by the evaluation and by bench/experiments/bench_joint_oracle.py."""
-    oof = crossfit_scores(data, folds=o["folds"], seed=o["seed"]) if o["stack_scores"] else None
-    res = {}
-    for objective, count in OUTCOME_COLUMN.items():
+    oof = (crossfit_scores(data, folds=o["folds"], seed=o["seed"], params=o.get("model_params"))
+           if o["stack_scores"] else None)
+    res: dict[str, SplitScores] = {}
+    for objective, count in OUTCOME_COUNTS.items():
         test = eligible(data.candidates, "test", count, o["min_offers"])
         train = eligible(data.candidates, "train", count, o["min_offers"])
         if test.empty or train.empty:
@@ -228,7 +230,8 @@ def evaluate_tradeoff(data: ModelData, trained: TrainedModels | None = None, *,
                       label_prior: float = 0.0,
                       n_boot: int = 1000, reference: tuple[float, float] = (0.0, 0.0),
                       seed: int = 7, joint_params: dict[str, Any] | None = None,
-                      joint_objective: str = "lambdarank") -> TradeoffResult:
+                      joint_objective: str = "lambdarank",
+                      model_params: dict[str, Any] | None = None) -> TradeoffResult:
     """Sweep the fusion weight, train one joint ranker per weight, compare on held-out queries.
 
     Parameters
@@ -243,6 +246,8 @@ def evaluate_tradeoff(data: ModelData, trained: TrainedModels | None = None, *,
     joint_objective : "lambdarank" (graded labels per query) or "pointwise" (cross-entropy
         on the aggregated label); see :func:`seemingly.ranking.tradeoff.joint.fit_joint_models`.
     reference : hypervolume reference point (relevance@1, level@1).
+    model_params : LightGBM parameters of the single-objective models (fold refits and
+        cross-fitted scores), so every model of the evaluation is fitted like the saved ones.
     """
     if not 0 < step <= 1:
         raise ValueError(f"step must be in (0, 1]; got {step}")
@@ -250,24 +255,28 @@ def evaluate_tradeoff(data: ModelData, trained: TrainedModels | None = None, *,
     o = {"min_offers": min_offers, "normalization": normalization, "k": k,
          "aggregation": aggregation, "replicates": replicates, "stack_scores": stack_scores,
          "folds": folds, "seed": seed, "joint_params": joint_params,
-         "label_prior": label_prior, "joint_objective": joint_objective}
+         "label_prior": label_prior, "joint_objective": joint_objective,
+         "model_params": model_params}
     if eval_folds == 1:
-        parts = [_evaluate_split(data, trained or fit_models(data, seed=seed), weights, o)]
+        trained = trained or fit_models(data, params=model_params, seed=seed)
+        parts = [_evaluate_split(data, trained, weights, o)]
     else:
         fold_of = query_folds(data, eval_folds, seed)
         parts = []
         for f in range(eval_folds):
             d = fold_data(data, fold_of, f)
-            parts.append(_evaluate_split(d, fit_models(d, seed=seed), weights, o))
+            parts.append(_evaluate_split(d, fit_models(d, params=model_params, seed=seed),
+                                         weights, o))
     out = {}
-    for objective in OUTCOME_COLUMN:
+    for objective in OUTCOME_COUNTS:
         fusion = _concat([p[objective][0] for p in parts])
         joint = _concat([p[objective][1] for p in parts])
         dom = dominance((fusion.relevance_at_1, fusion.level_at_1),
                         (joint.relevance_at_1, joint.level_at_1),
                         reference=reference, n_boot=n_boot, seed=seed)
         out[objective] = ObjectiveTradeoff(fusion, joint, dom, objective)
-    settings = {**{key: v for key, v in o.items() if key != "joint_params"},
+    settings = {**{key: v for key, v in o.items()
+                   if key not in ("joint_params", "model_params")},
                 "eval_folds": eval_folds, "step": step, "n_boot": n_boot,
                 "joint_features": "factors + cross-fitted model scores" if stack_scores
                 else "factors"}

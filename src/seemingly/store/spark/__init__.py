@@ -1,4 +1,5 @@
-"""The store on Spark: the same ``Store`` interface, with ``con`` an Ibis PySpark backend.
+"""The store on Spark: the :class:`~seemingly.store.base.StoreLike` protocol, with ``con`` an
+Ibis PySpark backend.
 
 Two ways in, both through :func:`open_spark_store`:
 
@@ -29,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from seemingly.contract import CONTRACT_VERSION
 from seemingly.errors import ContractError
-from seemingly.store.core import Store
+from seemingly.store.base import missing_table
 from seemingly.store.ingest_report import IngestReport
 
 __all__ = ["SparkSettings", "open_spark_store", "write_spark_store"]
@@ -102,8 +103,9 @@ def _prepare(spark: Any) -> None:
         spark.conf.set(key, value)
 
 
-class SparkStore(Store):
-    """A :class:`Store` whose tables are Spark DataFrames behind temporary views.
+class SparkStore:
+    """The Spark engine's :class:`~seemingly.store.base.StoreLike`: tables are Spark
+    DataFrames behind temporary views, ``con`` an Ibis PySpark backend.
 
     Views are named per store (``_seemingly_<id>_<table>``), so several stores can share one
     session; :meth:`close` drops them and frees the cache, and stops the session only when
@@ -120,7 +122,9 @@ class SparkStore(Store):
         cached: tuple[Any, ...] = (),
         owns_session: bool,
     ) -> None:
-        super().__init__(path, con, report)  # type: ignore[arg-type]
+        self.path = path
+        self.con = con
+        self.report = report
         self.spark = con._session
         self._owns_session = owns_session
         self._frames = dict(frames)
@@ -131,14 +135,17 @@ class SparkStore(Store):
             df.createOrReplaceTempView(self._views[name])
 
     def has(self, name: str) -> bool:
+        """Whether the store holds table ``name`` (offers, judgments, orders are optional)."""
         return name in self._views
 
     def table(self, name: str) -> ir.Table:
+        """The Ibis table ``name``; a ContractError says how to add a missing one."""
         if not self.has(name):
-            return super().table(name)  # raises the DuckDB store's errors
+            raise missing_table(self.path, name)
         return self.con.table(self._views[name])
 
     def close(self) -> None:
+        """Drop the views, free the cache, and stop the session if this store started it."""
         for view in self._views.values():
             self.spark.catalog.dropTempView(view)
         for df in (*self._frames.values(), *self._cached):
@@ -147,8 +154,14 @@ class SparkStore(Store):
         if self._owns_session:
             self.spark.stop()
 
+    def __enter__(self) -> SparkStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def __repr__(self) -> str:
-        return f"SparkStore({str(self.path)!r})"
+        return f"SparkStore({self.path!r})"
 
 
 def _meta_frame(spark: Any, report: IngestReport) -> Any:

@@ -20,7 +20,7 @@ from pyspark.sql import functions as F
 
 from seemingly.contract import TABLES
 from seemingly.errors import ContractError
-from seemingly.store.sources import Source
+from seemingly.store.sources import COMPANION_FILES, Source
 
 __all__ = ["list_sources", "read_files", "with_rows"]
 
@@ -91,7 +91,8 @@ def list_sources(spark: SparkSession, data: str) -> tuple[list[Source], list[str
         stem, fmt = file_format(parts[-1])
         table = parts[0] if len(parts) > 1 else stem
         if fmt is None:
-            ignored.append(rel)
+            if rel not in COMPANION_FILES:  # as a local folder's discover() skips them
+                ignored.append(rel)
             continue
         if table not in TABLES:
             raise ContractError(

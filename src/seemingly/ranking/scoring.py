@@ -1,8 +1,10 @@
-"""Vectorised score fusion and top-k metrics over a padded (queries x candidates) matrix.
+"""Scoring candidates per query: the padded candidate matrix, score normalisation and the
+top-k ranking metrics, shared by the models (held-out metrics, the service's fusion) and the
+trade-off (its sweep).
 
 Candidates of each query sit in one row; padding cells are masked. Every metric is computed
-per query first (arrays of shape (weights, queries)) so means and bootstrap intervals come
-from the same per-query values.
+per query first (arrays of shape (queries,)) so means and bootstrap intervals come from the
+same per-query values.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-__all__ = ["CandidateMatrix", "normalize_scores", "sweep"]
+__all__ = ["CandidateMatrix", "Normalization", "RankingEvaluator", "normalize_scores",
+           "ranking_metrics"]
 
 Normalization = Literal["min-max", "z-score", "rank"]
 
@@ -98,29 +101,13 @@ def normalize_scores(scores: np.ndarray, mask: np.ndarray,
     return out if full else np.where(mask, out, 0.0)
 
 
-@dataclass(frozen=True)
-class SweepResult:
-    """Per-weight, per-query metrics of a fused ranking (arrays shaped (W, Q))."""
-
-    weights: np.ndarray
-    relevance_at_1: np.ndarray
-    level_at_1: np.ndarray
-    ndcg: np.ndarray
-    k: int
-
-    def means(self) -> pd.DataFrame:
-        return pd.DataFrame({"weight": self.weights,
-                             "relevance_at_1": self.relevance_at_1.mean(axis=1),
-                             "level_at_1": self.level_at_1.mean(axis=1),
-                             "ndcg_at_k": self.ndcg.mean(axis=1)})
-
-
 def _discounts(k: int) -> np.ndarray:
     return 1.0 / np.log2(np.arange(2, k + 2))
 
 
-class _Prepared:
-    """Per-query quantities that do not depend on the scores, computed once per sweep."""
+class RankingEvaluator:
+    """Per-query quantities that do not depend on the scores, computed once for many score
+    matrices over the same candidates (a sweep scores one matrix per weight)."""
 
     PAD = np.float32(-1e30)  # finite, so 0 * PAD stays PAD-like instead of NaN
 
@@ -142,10 +129,14 @@ class _Prepared:
         self.pad = ~cm.mask
 
     def padded(self, s: np.ndarray) -> np.ndarray:
+        """``s`` as float32 with padding cells pushed below every real score."""
         return np.where(self.pad, self.PAD, s).astype(np.float32)
 
     def metrics(self, s: np.ndarray, *, padded: bool = False
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """relevance@1, level@1 and NDCG@k per query of the scores ``s`` (see
+        :func:`ranking_metrics`); ``padded=True`` when ``s`` already went through
+        :meth:`padded`."""
         if not padded:
             s = self.padded(s)
         kk = self.k
@@ -166,24 +157,4 @@ def ranking_metrics(fused: np.ndarray, cm: CandidateMatrix, k: int) -> tuple[
         np.ndarray, np.ndarray, np.ndarray]:
     """relevance@1, level@1 (level of the top product / the query's best level) and
     NDCG@k on binary relevance, per query, for one score matrix (higher = ranked first)."""
-    return _Prepared(cm, k).metrics(fused)
-
-
-def sweep(relevance_scores: np.ndarray, outcome_scores: np.ndarray, cm: CandidateMatrix, *,
-          weights: np.ndarray | None = None, normalization: Normalization = "min-max",
-          k: int = 10) -> SweepResult:
-    """Fuse ``w * norm(relevance) + (1 - w) * norm(outcome)`` for every weight and measure.
-
-    Normalisation happens once; each weight costs one multiply-add, an argmax and a top-k
-    partition over the whole matrix (no Python loop over queries).
-    """
-    w = np.round(np.arange(0, 1.0 + 1e-9, 0.05), 10) if weights is None else np.asarray(
-        weights, float)
-    r = normalize_scores(relevance_scores, cm.mask, normalization).astype(np.float32)
-    o = normalize_scores(outcome_scores, cm.mask, normalization).astype(np.float32)
-    prep = _Prepared(cm, k)
-    r, o = prep.padded(r), prep.padded(o)
-    out = [prep.metrics(np.float32(wi) * r + np.float32(1.0 - wi) * o, padded=True)
-           for wi in w]
-    return SweepResult(w, np.stack([x[0] for x in out]), np.stack([x[1] for x in out]),
-                       np.stack([x[2] for x in out]), k)
+    return RankingEvaluator(cm, k).metrics(fused)
