@@ -6,13 +6,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seemingly.explain.strategies import compare_strategies
+from seemingly.explain.strategies import STRATEGIES, compare_strategies
+from seemingly.results.explain import StrategyLevels
 
 
 def _levels(rows: list) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["query", "product_id", "offers", "purchases",
                                        "engagements", "relevant"])
 
+
+
+def _values(block: StrategyLevels) -> dict[str, float | None]:
+    return {name: getattr(block, name) for name in STRATEGIES}
 
 def test_pair_strategies_by_hand() -> None:
     lv = _levels([
@@ -22,17 +27,17 @@ def test_pair_strategies_by_hand() -> None:
     r = compare_strategies(lv, n_boot=0)
     # purchase levels: a: rel .2, irr .4; b: rel .3, irr .1 -> optimal mean (.4 + .3) / 2
     opt = (0.4 + 0.3) / 2
-    p = r.purchase.values
+    p = _values(r.purchase)
     assert p["optimal"] == pytest.approx(1.0)
     assert p["relevant"] == pytest.approx((0.2 + 0.3) / 2 / opt)
     assert p["irrelevant"] == pytest.approx((0.4 + 0.1) / 2 / opt)
     assert p["random"] == pytest.approx((0.3 + 0.2) / 2 / opt)
     assert p["worst"] == pytest.approx((0.2 + 0.1) / 2 / opt)
     assert r.purchase.n_queries == 2
-    e = r.engagement.values  # a: .5 / .6, b: .4 / .5 -> irrelevant is optimal in both
+    e = _values(r.engagement)  # a: .5 / .6, b: .4 / .5 -> irrelevant is optimal in both
     assert e["irrelevant"] == pytest.approx(1.0)
     assert e["worst"] == pytest.approx(e["relevant"])
-    d = r.to_dict()
+    d = r.model_dump()
     assert set(d["purchase"]) >= {"optimal", "relevant", "irrelevant", "random", "worst",
                                   "n_queries"}
     assert all(isinstance(d["purchase"][s], float) for s in ("optimal", "random"))
@@ -48,10 +53,10 @@ def test_selection_rules() -> None:
     r = compare_strategies(lv, min_offers=5, n_boot=0)
     assert r.purchase.n_queries == 1
     # query c pair: r4 (.1) vs i5 (0) -> relevant is optimal
-    assert r.purchase.values["relevant"] == pytest.approx(1.0)
-    assert r.purchase.values["irrelevant"] == pytest.approx(0.0)
+    assert _values(r.purchase)["relevant"] == pytest.approx(1.0)
+    assert _values(r.purchase)["irrelevant"] == pytest.approx(0.0)
     # k candidates in c: r4 .1, i4 .3, i5 0 -> optimal .3, relevant .1, irrelevant .15
-    k = r.purchase.k_candidates
+    k = _values(r.purchase.k_candidates)
     assert k["relevant"] == pytest.approx(0.1 / 0.3)
     assert k["irrelevant"] == pytest.approx(0.15 / 0.3)
     assert k["random"] == pytest.approx((0.4 / 3) / 0.3)
@@ -67,10 +72,10 @@ def test_bootstrap_interval_is_seeded_and_covers_estimate() -> None:
     lv = _levels(rows)
     a = compare_strategies(lv, n_boot=300, seed=3)
     b = compare_strategies(lv, n_boot=300, seed=3)
-    assert a.to_dict() == b.to_dict()
+    assert a.model_dump() == b.model_dump()
     for name in ("relevant", "irrelevant", "random", "worst"):
         lo, hi = a.purchase.ci[name]
-        assert lo <= a.purchase.values[name] <= hi
+        assert lo <= getattr(a.purchase, name) <= hi
         assert hi - lo > 0
 
 
@@ -81,7 +86,7 @@ def test_row_order_does_not_matter() -> None:
     ])
     a = compare_strategies(lv, n_boot=50)
     b = compare_strategies(lv.sample(frac=1.0, random_state=4), n_boot=50)
-    assert a.to_dict() == b.to_dict()
+    assert a.model_dump() == b.model_dump()
 
 
 @pytest.mark.parametrize("drop", ["relevant", "offers", "purchases"])

@@ -169,7 +169,7 @@ def test_tradeoff_block_end_to_end(tmp_path) -> None:  # type: ignore[no-untyped
         eval_folds=1, n_boot=50, n_estimators=30, joint_n_estimators=20, weight_step=0.25))
     with open_data(tmp_path / "sim", tmp_path / "work") as store:
         result, trained = run_tradeoff(store, settings)
-    d = result.to_dict()
+    d = result.to_block().model_dump(exclude_unset=True)
     for objective in ("purchase", "engagement"):
         block = d[objective]
         for kind in ("fusion", "joint"):
@@ -185,6 +185,6 @@ def test_tradeoff_block_end_to_end(tmp_path) -> None:  # type: ignore[no-untyped
         assert lo <= hi
         assert dom["difference"] == pytest.approx(dom["joint_hypervolume"]
                                                   - dom["fusion_hypervolume"])
-    models = trained.to_dict()
+    models = trained.to_block().model_dump(exclude_unset=True)
     assert set(models) == {"relevance", "purchase", "engagement"}
     assert models["relevance"]["metrics"]["auc"] > 0.6

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from seemingly.adapters.conversion import REPORT_FILE, ConversionReport
@@ -56,7 +57,8 @@ def convert_command(
     try:
         report = convert(format, source, out_dir, force=force, locale=locale)
     except (ValueError, FileNotFoundError, FileExistsError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        # one line, never folded (a fold would split the file path the message names)
+        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True, highlight=False)
         raise typer.Exit(code=2) from exc
     console.print(render(report))
     for note in report.notes:

@@ -29,6 +29,7 @@ def study_cmd(
 ) -> None:
     """Validate -> ingest -> analyze -> strategies -> trade-off -> save its models -> report."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from seemingly.config import AnalysisSettings
@@ -59,11 +60,10 @@ def study_cmd(
                 seed=seed,
                 on_stage=on_stage,
             )
-    except StageError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(code=1) from None
-    except (FileNotFoundError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+    except (StageError, FileNotFoundError, ValueError) as exc:
+        # one line, never folded (a fold would split the file path the message names), and
+        # the message's own brackets are text, not Rich markup
+        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True, highlight=False)
         raise typer.Exit(code=1) from None
     table = Table(title="time per stage")
     table.add_column("stage")

@@ -88,7 +88,7 @@ def tradeoff_cmd(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=1) from None
     tradeoff = result.to_block()
-    blocks = Results(strategies=strategies.to_block(), tradeoff=tradeoff,
+    blocks = Results(strategies=strategies, tradeoff=tradeoff,
                      models=trained.to_block())
     out.mkdir(parents=True, exist_ok=True)
     (out / "tradeoff.json").write_text(blocks.to_json())

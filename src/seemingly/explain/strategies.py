@@ -12,52 +12,20 @@ Random among all, Optimal / Worst the best / worst.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from seemingly.contract import OUTCOME_COUNTS
-from seemingly.results import StrategiesBlock
+from seemingly.results.explain import KCandidates, OutcomeStrategies, StrategiesBlock
 
 if TYPE_CHECKING:
     from seemingly.store import StoreLike
 
-__all__ = ["StrategyResult", "compare_strategies", "strategies_from_store"]
+__all__ = ["compare_strategies", "strategies_from_store"]
 
 STRATEGIES = ("optimal", "relevant", "irrelevant", "random", "worst")
-
-
-@dataclass(frozen=True)
-class OutcomeStrategies:
-    """Normalised strategy values for one outcome (optimal = 1)."""
-
-    values: dict[str, float]
-    ci: dict[str, list[float]]
-    n_queries: int
-    k_candidates: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**self.values, "n_queries": self.n_queries, "ci": self.ci,
-                "k_candidates": self.k_candidates}
-
-
-@dataclass(frozen=True)
-class StrategyResult:
-    """The ``strategies`` block of results.json."""
-
-    purchase: OutcomeStrategies
-    engagement: OutcomeStrategies
-    min_offers: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"purchase": self.purchase.to_dict(), "engagement": self.engagement.to_dict(),
-                "min_offers": self.min_offers}
-
-    def to_block(self) -> StrategiesBlock:
-        """The typed ``strategies`` block of :class:`seemingly.results.Results`."""
-        return StrategiesBlock.model_validate(self.to_dict())
 
 
 def _per_query(levels: np.ndarray, relevant: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -106,8 +74,8 @@ def _matrices(df: pd.DataFrame, level: str) -> tuple[np.ndarray, np.ndarray, np.
 
 
 def compare_strategies(levels: pd.DataFrame, *, min_offers: int = 5, n_boot: int = 1000,
-                       seed: int = 7, confidence: float = 0.95) -> StrategyResult:
-    """Compare the strategies on per (query, product) aggregates.
+                       seed: int = 7, confidence: float = 0.95) -> StrategiesBlock:
+    """Compare the strategies on per (query, product) aggregates: the ``strategies`` block.
 
     Parameters
     ----------
@@ -121,7 +89,7 @@ def compare_strategies(levels: pd.DataFrame, *, min_offers: int = 5, n_boot: int
     ...     "offers": [10] * 4, "purchases": [2, 4, 3, 1], "engagements": [5, 5, 5, 5],
     ...     "relevant": [True, False, True, False]})
     >>> r = compare_strategies(lv, n_boot=0)
-    >>> round(r.purchase.values["relevant"], 4)   # (0.2 + 0.3) / (0.4 + 0.3)
+    >>> round(r.purchase.relevant, 4)   # (0.2 + 0.3) / (0.4 + 0.3)
     0.7143
     """
     need = {"query", "product_id", "offers", "purchases", "engagements", "relevant"}
@@ -157,13 +125,15 @@ def compare_strategies(levels: pd.DataFrame, *, min_offers: int = 5, n_boot: int
         kq, knq = blocks["k"]
         kvals, kci = (_normalised(kq, n_boot, seed, confidence) if knq
                       else ({s: float("nan") for s in STRATEGIES}, {}))
-        k_block = {**kvals, "n_queries": knq, "ci": kci,
-                   "mean_candidates": float(df.groupby("query").size().mean()) if knq else 0.0}
-        out[name] = OutcomeStrategies(vals, ci, nq, k_block)
-    return StrategyResult(out["purchase"], out["engagement"], min_offers)
+        k_block = KCandidates(
+            **kvals, n_queries=knq, ci=kci,
+            mean_candidates=float(df.groupby("query").size().mean()) if knq else 0.0)
+        out[name] = OutcomeStrategies(**vals, n_queries=nq, ci=ci, k_candidates=k_block)
+    return StrategiesBlock(purchase=out["purchase"], engagement=out["engagement"],
+                           min_offers=min_offers)
 
 
-def strategies_from_store(store: StoreLike, settings: Any) -> StrategyResult:
+def strategies_from_store(store: StoreLike, settings: Any) -> StrategiesBlock:
     """The strategies block from a store's offers and judgments (levels stay in the engine;
     only per (query, product) aggregates leave it)."""
     from seemingly.explain.measures import levels

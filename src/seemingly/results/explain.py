@@ -236,8 +236,9 @@ class ExamplesBlock(Keyed[Outcome, list[Example]]):
 
 # -- strategies --------------------------------------------------------------------------------
 
-class KCandidates(Block):
-    """Strategies over every eligible candidate of a query (not only the pair)."""
+class StrategyLevels(Block):
+    """Each strategy's mean level over queries divided by Optimal's (so optimal = 1), with
+    query-bootstrap intervals per strategy."""
 
     optimal: Num
     relevant: Num
@@ -246,19 +247,17 @@ class KCandidates(Block):
     worst: Num
     n_queries: int
     ci: dict[str, Interval]
+
+
+class KCandidates(StrategyLevels):
+    """The strategies over every eligible candidate of a query (not only the pair)."""
+
     mean_candidates: Num
 
 
-class OutcomeStrategies(Block):
-    """Each strategy's mean level over queries divided by Optimal's (so optimal = 1)."""
+class OutcomeStrategies(StrategyLevels):
+    """The strategies over one relevant and one irrelevant candidate per query, and over all."""
 
-    optimal: Num
-    relevant: Num
-    irrelevant: Num
-    random: Num
-    worst: Num
-    n_queries: int
-    ci: dict[str, Interval]
     k_candidates: KCandidates
 
 

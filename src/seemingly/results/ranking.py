@@ -8,7 +8,10 @@ from pydantic import model_validator
 
 from seemingly.results._base import Block, Interval, Keyed, Metric, Num
 
-__all__ = ["TradeoffBlock", "ObjectiveTradeoff", "TradeoffPoint", "ModelsBlock", "ModelEntry"]
+__all__ = [
+    "TradeoffBlock", "ObjectiveTradeoff", "TradeoffPoint", "Dominance", "TradeoffSettings",
+    "ModelsBlock", "ModelEntry",
+]
 
 
 class TradeoffPoint(Block):

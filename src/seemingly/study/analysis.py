@@ -127,7 +127,7 @@ def _strategies(ctx: Context) -> StrategiesBlock | None:
 
     if not ctx.require("strategies", "offers", "judgments"):
         return None
-    return strategies_from_store(ctx.store, ctx.settings).to_block()
+    return strategies_from_store(ctx.store, ctx.settings)
 
 
 def _tradeoff(ctx: Context) -> TradeoffBlock | None:

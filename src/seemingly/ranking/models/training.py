@@ -17,7 +17,7 @@ from seemingly.ranking.models.artifacts import write_manifest
 from seemingly.ranking.models.data import ModelData
 from seemingly.ranking.models.estimators import OutcomeModel, RelevanceModel
 from seemingly.ranking.scoring import CandidateMatrix, ranking_metrics
-from seemingly.results import ModelsBlock
+from seemingly.results import ModelEntry, ModelsBlock
 
 __all__ = ["TrainedModels", "fit_models", "save_models"]
 
@@ -30,20 +30,18 @@ class TrainedModels:
     metrics: dict[str, dict[str, float]]
     importance: dict[str, dict[str, float]] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The ``models`` block of results.json."""
-        return {n: {"metrics": self.metrics.get(n, {}),
-                    "feature_importance": self.importance.get(n, {})} for n in self.models}
-
     def to_block(self, manifest: Mapping[str, Any] | None = None) -> ModelsBlock:
         """The typed ``models`` block; with the manifest of the directory the models were
         saved to (:func:`save_models`), each entry names its file and that file's sha256."""
-        block = self.to_dict()
-        if manifest is not None:
-            for name, entry in block.items():
+        entries = {}
+        for name in self.models:
+            saved: dict[str, str] = {}
+            if manifest is not None:
                 file = manifest["models"][name]["file"]
-                entry.update(file=file, sha256=manifest["files"][file])
-        return ModelsBlock.model_validate(block)
+                saved = {"file": file, "sha256": manifest["files"][file]}
+            entries[name] = ModelEntry(metrics=self.metrics.get(name, {}),
+                                       feature_importance=self.importance.get(name, {}), **saved)
+        return ModelsBlock(entries)
 
 
 def _auc(y: np.ndarray, s: np.ndarray, w: np.ndarray | None = None) -> float:

@@ -2,7 +2,7 @@
 
 >>> from seemingly.ranking.tradeoff import run_tradeoff  # doctest: +SKIP
 >>> result, models = run_tradeoff(store, AnalysisSettings())  # doctest: +SKIP
->>> result.to_dict()["purchase"]["dominance"]["difference_ci"]  # doctest: +SKIP
+>>> result.to_block().purchase.dominance.difference_ci  # doctest: +SKIP
 """
 
 from __future__ import annotations

@@ -23,7 +23,8 @@ from seemingly.ranking.scoring import CandidateMatrix, normalize_scores, ranking
 from seemingly.ranking.tradeoff.joint import fit_joint_models
 from seemingly.ranking.tradeoff.pareto import dominance, pareto_mask
 from seemingly.ranking.tradeoff.sweep import SweepResult, sweep
-from seemingly.results import TradeoffBlock
+from seemingly.results.ranking import Dominance, TradeoffBlock, TradeoffPoint, TradeoffSettings
+from seemingly.results.ranking import ObjectiveTradeoff as ObjectiveTradeoffBlock
 
 __all__ = ["TradeoffResult", "evaluate_tradeoff", "split_scores", "SplitScores", "query_folds",
            "fold_data"]
@@ -34,40 +35,42 @@ STACKED = ["relevance_score", "outcome_score", "relevance_norm", "outcome_norm"]
 
 @dataclass(frozen=True)
 class ObjectiveTradeoff:
+    """One objective's fusion and joint sweeps (per-query metrics kept for benches) and the
+    bootstrap comparison of their frontiers."""
+
     fusion: SweepResult
     joint: SweepResult
     dominance: dict[str, Any]
     objective: str
 
-    def _points(self, s: SweepResult) -> list[dict[str, Any]]:
+    def _points(self, s: SweepResult) -> list[TradeoffPoint]:
         m = s.means()
         front = pareto_mask(m[["relevance_at_1", "level_at_1"]].to_numpy())
         key = f"{self.objective}_level_at_1"
-        return [{"weight": float(w), "relevance_at_1": float(r), key: float(lv),
-                 "ndcg_at_k": float(n), "on_frontier": bool(f)}
+        return [TradeoffPoint(weight=float(w), relevance_at_1=float(r), ndcg_at_k=float(n),
+                              on_frontier=bool(f), **{key: float(lv)})
                 for w, r, lv, n, f in zip(m["weight"], m["relevance_at_1"], m["level_at_1"],
                                           m["ndcg_at_k"], front, strict=True)]
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"fusion": self._points(self.fusion), "joint": self._points(self.joint),
-                "dominance": self.dominance, "k": self.fusion.k}
+    def to_block(self) -> ObjectiveTradeoffBlock:
+        return ObjectiveTradeoffBlock(fusion=self._points(self.fusion),
+                                      joint=self._points(self.joint),
+                                      dominance=Dominance(**self.dominance), k=self.fusion.k)
 
 
 @dataclass(frozen=True)
 class TradeoffResult:
-    """The ``tradeoff`` block of results.json."""
+    """Both objectives' trade-offs; :meth:`to_block` is the ``tradeoff`` block."""
 
     purchase: ObjectiveTradeoff
     engagement: ObjectiveTradeoff
     settings: dict[str, Any]
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"purchase": self.purchase.to_dict(), "engagement": self.engagement.to_dict(),
-                "settings": self.settings}
-
     def to_block(self) -> TradeoffBlock:
         """The typed ``tradeoff`` block of :class:`seemingly.results.Results`."""
-        return TradeoffBlock.model_validate(self.to_dict())
+        return TradeoffBlock(purchase=self.purchase.to_block(),
+                             engagement=self.engagement.to_block(),
+                             settings=TradeoffSettings(**self.settings))
 
 
 def eligible(c: pd.DataFrame, split: str, count: str, min_offers: int) -> pd.DataFrame:
