@@ -104,7 +104,7 @@ def _examples(ctx: Context) -> ExamplesBlock | None:
 
     if not ctx.require("examples", "offers", "judgments"):
         return None
-    return ExamplesBlock.model_validate(top_irrelevant_examples(ctx.store, ctx.settings))
+    return top_irrelevant_examples(ctx.store, ctx.settings)
 
 
 def _relations(ctx: Context) -> RelationsBlock | None:
