@@ -191,8 +191,8 @@ def test_split_queries_holds_out_at_least_one_but_not_all() -> None:
 
 def test_compare_groups_needs_both_relevant_and_irrelevant() -> None:
     f = pd.DataFrame({"query": ["q", "q"], "relevant": [True, True], "v": [0.5, 0.2]})
-    out = compare_groups(f, "v", confidence=0.95, n_boot=10, seed=1)
-    assert out["n_queries"] == 0 and out["auc"] is None
+    out = compare_groups(f, "v", measure="v", confidence=0.95, n_boot=10, seed=1)
+    assert out.n_queries == 0 and out.auc is None
 
 
 def test_orders_only_relations_and_skips(tmp_path: Path) -> None:

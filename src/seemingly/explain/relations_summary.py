@@ -25,7 +25,6 @@ comparison (a relevant product needs a second relevant product to have one).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import ibis
@@ -37,12 +36,21 @@ from scipy import stats
 
 from seemingly.config import AnalysisSettings
 from seemingly.explain.relations import copurchase_lift, purchase_baskets, semantic_similarity
-from seemingly.results import RelationsBlock
+from seemingly.results.explain import (
+    AucCI,
+    CopurchaseRelation,
+    EstimateCI,
+    GroupComparison,
+    Lift,
+    MeanCI,
+    RelationsBlock,
+    SemanticRelation,
+)
 
 if TYPE_CHECKING:
     from seemingly.store import StoreLike
 
-__all__ = ["relations_summary", "RelationsSummary"]
+__all__ = ["relations_summary", "compare_groups"]
 
 _LIFT_QUANTILES = (0.5, 0.9, 0.99)
 SEMANTIC_MEASURE = "largest TF-IDF cosine to the query's other judged-relevant products"
@@ -50,41 +58,21 @@ SEMANTIC_MEAN_MEASURE = "mean TF-IDF cosine to the query's other judged-relevant
 COPURCHASE_MEASURE = "log2(1 + largest smoothed lift with the query's other relevant products)"
 
 
-@dataclass(frozen=True)
-class RelationsSummary:
-    """The ``relations`` block of results.json (see the module docstring).
-
-    ``semantic`` / ``copurchase`` are None when skipped; ``skipped`` says why, per part.
-    """
-
-    semantic: dict[str, Any] | None
-    copurchase: dict[str, Any] | None
-    skipped: dict[str, str] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"semantic": self.semantic, "copurchase": self.copurchase,
-                "skipped": dict(self.skipped)}
-
-    def to_block(self) -> RelationsBlock:
-        """The typed ``relations`` block of :class:`seemingly.results.Results`."""
-        return RelationsBlock.model_validate(self.to_dict())
-
-
 # -- statistics over queries (pair-level frames are small: judged pairs only) -----------------
 
-def _normal_ci(values: np.ndarray, confidence: float) -> list[float] | None:
+def _normal_ci(values: np.ndarray, confidence: float) -> tuple[float, float] | None:
     """Mean +- z * sd / sqrt(n); None with fewer than two values (no spread to estimate)."""
     if len(values) < 2:
         return None
     z = float(stats.norm.ppf(0.5 + confidence / 2))
     half = z * float(np.std(values, ddof=1)) / math.sqrt(len(values))
     m = float(np.mean(values))
-    return [m - half, m + half]
+    return (m - half, m + half)
 
 
-def _mean_block(values: np.ndarray, confidence: float) -> dict[str, Any]:
-    return {"mean": float(np.mean(values)) if len(values) else None,
-            "ci": _normal_ci(values, confidence), "n_queries": int(len(values))}
+def _mean_block(values: np.ndarray, confidence: float) -> MeanCI:
+    return MeanCI(mean=float(np.mean(values)) if len(values) else None,
+                  ci=_normal_ci(values, confidence), n_queries=int(len(values)))
 
 
 def _auc_setup(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -110,9 +98,10 @@ def _auc(y: np.ndarray, s: np.ndarray) -> float:
     return _weighted_auc(*_auc_setup(y, s), np.ones(len(y)))
 
 
-def compare_groups(frame: pd.DataFrame, value: str, *, confidence: float, n_boot: int,
-                   seed: int) -> dict[str, Any]:
-    """Relevant vs irrelevant means of ``value`` over queries, and its AUC for relevance.
+def compare_groups(frame: pd.DataFrame, value: str, *, measure: str, confidence: float,
+                   n_boot: int, seed: int) -> GroupComparison:
+    """Relevant vs irrelevant means of ``value`` (described by ``measure``) over queries, and
+    its AUC for relevance.
 
     ``frame`` has ``query``, ``relevant`` (bool) and ``value`` (NaN where undefined).
     """
@@ -120,23 +109,17 @@ def compare_groups(frame: pd.DataFrame, value: str, *, confidence: float, n_boot
     both = f.groupby("query")["relevant"].agg(["any", "all"])
     keep = both.index[both["any"] & ~both["all"]]
     f = f[f["query"].isin(keep)].reset_index(drop=True)
-    out: dict[str, Any] = {"n_queries": int(len(keep)), "n_products": int(len(f)),
-                           "n_queries_without_comparison": int(len(both) - len(keep))}
+    counts = {"n_queries": int(len(keep)), "n_products": int(len(f)),
+              "n_queries_without_comparison": int(len(both) - len(keep)), "measure": measure}
     if f.empty:
-        out.update(relevant=None, irrelevant=None, difference=None, auc=None,
-                   auc_within_query=None)
-        return out
+        return GroupComparison(relevant=None, irrelevant=None, difference=None,
+                               auc_within_query=None, auc=None, **counts)
     per_q = f.groupby(["query", "relevant"])[value].mean().unstack("relevant")
     rel, irr = per_q[True].to_numpy(), per_q[False].to_numpy()
     diff = rel - irr
-    out["relevant"] = _mean_block(rel, confidence)
-    out["irrelevant"] = _mean_block(irr, confidence)
-    out["difference"] = {"estimate": float(diff.mean()), "ci": _normal_ci(diff, confidence)}
     # within one query: the chance a relevant product beats an irrelevant one (ties half)
     within = np.array([_auc(g["relevant"].to_numpy(), g[value].to_numpy())
                        for _, g in f.groupby("query", sort=True)])
-    out["auc_within_query"] = {"estimate": float(within.mean()),
-                               "ci": _normal_ci(within, confidence)}
     inverse, pos, n_groups = _auc_setup(f["relevant"].to_numpy(), f[value].to_numpy())
     auc = _weighted_auc(inverse, pos, n_groups, np.ones(len(f)))
     ci = None
@@ -150,9 +133,13 @@ def compare_groups(frame: pd.DataFrame, value: str, *, confidence: float, n_boot
                  for _ in range(n_boot)]
         alpha = 1 - confidence
         lo, hi = np.nanquantile(draws, [alpha / 2, 1 - alpha / 2])
-        ci = [float(lo), float(hi)]
-    out["auc"] = {"estimate": auc, "ci": ci, "n_boot": int(n_boot)}
-    return out
+        ci = (float(lo), float(hi))
+    return GroupComparison(
+        relevant=_mean_block(rel, confidence), irrelevant=_mean_block(irr, confidence),
+        difference=EstimateCI(estimate=float(diff.mean()), ci=_normal_ci(diff, confidence)),
+        auc_within_query=EstimateCI(estimate=float(within.mean()),
+                                    ci=_normal_ci(within, confidence)),
+        auc=AucCI(estimate=auc, ci=ci, n_boot=int(n_boot)), **counts)
 
 
 # -- engine-side inputs ------------------------------------------------------------------------
@@ -207,7 +194,8 @@ def _basket_pairs(baskets: ir.Table) -> ir.Table:
                         plain_lift=pairs.n_ab.cast("float64") / expected)
 
 
-def _copurchase_overview(baskets: ir.Table) -> dict[str, Any]:
+def _copurchase_overview(baskets: ir.Table, basket: str,
+                         judged: GroupComparison | None) -> CopurchaseRelation:
     items = baskets.select("basket_id", "product_id").distinct()
     sizes = items.group_by("basket_id").agg(k=_.count())
     b = sizes.aggregate(n=_.count(), multi=(_.k >= 2).cast("int64").sum(),
@@ -223,19 +211,20 @@ def _copurchase_overview(baskets: ir.Table) -> dict[str, Any]:
     def share(x: Any) -> float | None:
         return float(x) / n_pairs if n_pairs else None
 
-    return {
-        "baskets": int(b["n"]), "baskets_with_two_or_more": int(b["multi"] or 0),
-        "mean_basket_size": None if pd.isna(b["mean_size"]) else float(b["mean_size"]),
-        "products": int(items.product_id.nunique().execute()),
-        "pairs": n_pairs,
-        "share_pairs_bought_together_twice_or_more": share(agg["twice"]),
-        "share_pairs_plain_lift_above_1": share(agg["above_one"]),
-        "lift": {"mean": None if pd.isna(agg["mean"]) else float(agg["mean"]),
-                 "quantiles": {str(q): (None if pd.isna(agg[f"q{int(q * 100)}"])
-                                        else float(agg[f"q{int(q * 100)}"]))
-                               for q in _LIFT_QUANTILES},
-                 "prior": 1.0},
-    }
+    return CopurchaseRelation(
+        baskets=int(b["n"]), baskets_with_two_or_more=int(b["multi"] or 0),
+        mean_basket_size=None if pd.isna(b["mean_size"]) else float(b["mean_size"]),
+        products=int(items.product_id.nunique().execute()),
+        pairs=n_pairs,
+        share_pairs_bought_together_twice_or_more=share(agg["twice"]),
+        share_pairs_plain_lift_above_1=share(agg["above_one"]),
+        lift=Lift(mean=None if pd.isna(agg["mean"]) else float(agg["mean"]),
+                  quantiles={str(q): (None if pd.isna(agg[f"q{int(q * 100)}"])
+                                      else float(agg[f"q{int(q * 100)}"]))
+                             for q in _LIFT_QUANTILES},
+                  prior=1.0),
+        basket=basket, relevant_vs_irrelevant=judged,
+    )
 
 
 def _copurchase_judged(rel: ir.Table, baskets: ir.Table) -> pd.DataFrame:
@@ -252,13 +241,14 @@ def _copurchase_judged(rel: ir.Table, baskets: ir.Table) -> pd.DataFrame:
 
 def relations_summary(
     store: StoreLike, settings: AnalysisSettings | None = None
-) -> RelationsSummary:
-    """Semantic and co-purchase relations from judgments and orders; offers are not needed.
+) -> RelationsBlock:
+    """The ``relations`` block: semantic and co-purchase relations from judgments and
+    orders; offers are not needed. A part that cannot run is null, ``skipped`` says why.
 
     Examples
     --------
-    >>> block = relations_summary(open_store("work/store.duckdb")).to_dict()  # doctest: +SKIP
-    >>> block["semantic"]["difference"]["estimate"]  # doctest: +SKIP
+    >>> block = relations_summary(open_store("work/store.duckdb"))  # doctest: +SKIP
+    >>> block.semantic.difference.estimate  # doctest: +SKIP
     """
     from seemingly.explain.labels import relevance
 
@@ -269,11 +259,11 @@ def relations_summary(
     semantic = copurchase = None
     if rel is not None:
         sem = _semantic(store, rel, s)
-        semantic = compare_groups(sem, "value", **kw)
         # max is the hypotheses' factor; the mean has no k - 1 vs k tilt (module docstring)
-        semantic.update(measure=SEMANTIC_MEASURE, backend=s.hypotheses.semantic_backend,
-                        by_mean={**compare_groups(sem, "value_mean", **kw),
-                                 "measure": SEMANTIC_MEAN_MEASURE})
+        by_max = compare_groups(sem, "value", measure=SEMANTIC_MEASURE, **kw)
+        semantic = SemanticRelation(
+            **dict(by_max), backend=s.hypotheses.semantic_backend,
+            by_mean=compare_groups(sem, "value_mean", measure=SEMANTIC_MEAN_MEASURE, **kw))
     else:
         skipped["semantic"] = ("the data has no judgments table: the semantic relation is "
                                "measured to the products judged relevant for a query")
@@ -281,17 +271,16 @@ def relations_summary(
         h = s.hypotheses
         baskets = purchase_baskets(store.table("orders"), basket=h.copurchase_basket,
                                    window_days=h.copurchase_window_days)
-        copurchase = _copurchase_overview(baskets)
-        copurchase["basket"] = h.copurchase_basket
+        judged = None
         if rel is not None:
-            judged = compare_groups(_copurchase_judged(rel, baskets), "value", **kw)
-            copurchase["relevant_vs_irrelevant"] = {**judged, "measure": COPURCHASE_MEASURE}
+            judged = compare_groups(_copurchase_judged(rel, baskets), "value",
+                                    measure=COPURCHASE_MEASURE, **kw)
         else:
-            copurchase["relevant_vs_irrelevant"] = None
             skipped["copurchase_relevant_vs_irrelevant"] = (
                 "the data has no judgments table, so co-purchases cannot be split into "
                 "relevant and irrelevant products")
+        copurchase = _copurchase_overview(baskets, h.copurchase_basket, judged)
     else:
         skipped["copurchase"] = ("the data has no orders table: co-purchase baskets come from "
                                  "orders (add orders.parquet)")
-    return RelationsSummary(semantic, copurchase, skipped)
+    return RelationsBlock(semantic=semantic, copurchase=copurchase, skipped=skipped)

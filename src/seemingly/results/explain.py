@@ -10,7 +10,9 @@ from seemingly.results._base import Block, Interval, Keyed, Num
 __all__ = [
     "DataBlock", "OverviewBlock", "HypothesesBlock", "Effect", "ExamplesBlock", "Example",
     "StrategiesBlock", "RelationsBlock", "Term", "Agreement", "LevelRate", "LevelPair",
-    "ShareRate", "IrrelevantShare",
+    "ShareRate", "IrrelevantShare", "MeanCI", "EstimateCI", "AucCI", "GroupComparison",
+    "SemanticRelation", "Lift", "CopurchaseRelation", "KCandidates", "OutcomeStrategies",
+    "StrategyLevels",
 ]
 
 Direction = Literal["+", "-", "0"]

@@ -116,10 +116,10 @@ def _relations(ctx: Context) -> RelationsBlock | None:
         ctx.warnings.append(f"relations: skipped, {why}")
         ctx.skipped["relations"] = why
         return None
-    summary = relations_summary(ctx.store, ctx.settings)
+    block = relations_summary(ctx.store, ctx.settings)
     ctx.warnings.extend(f"relations: {part} skipped, {why}"
-                        for part, why in summary.skipped.items())
-    return summary.to_block()
+                        for part, why in block.skipped.items())
+    return block
 
 
 def _strategies(ctx: Context) -> StrategiesBlock | None:
