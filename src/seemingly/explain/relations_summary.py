@@ -144,6 +144,12 @@ def compare_groups(frame: pd.DataFrame, value: str, *, measure: str, confidence:
 
 # -- engine-side inputs ------------------------------------------------------------------------
 
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` in the order of its key columns (every column but the values)."""
+    keys = [c for c in ("query", "product_id", "product_a", "product_b") if c in frame.columns]
+    return frame.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
 def _relevant_pairs(rel: ir.Table) -> ir.Table:
     """(query, product_a judged, product_b another relevant product of the query)."""
     relevant = rel.filter(_.relevant).select("query", product_b=_.product_id)
@@ -154,8 +160,10 @@ def _relevant_pairs(rel: ir.Table) -> ir.Table:
 def _semantic(store: StoreLike, rel: ir.Table, settings: AnalysisSettings) -> pd.DataFrame:
     """Per judged (query, product): the largest similarity to the query's other relevant ones."""
     qpairs = _relevant_pairs(rel)
-    pairs = qpairs.select("product_a", "product_b").distinct().to_pandas()
-    judged = rel.select("query", "product_id", "relevant").to_pandas()
+    # The engine returns rows in no fixed order, and float sums and means depend on order:
+    # sorted, the same data gives the same block to the last digit, run after run.
+    pairs = _sorted(qpairs.select("product_a", "product_b").distinct().to_pandas())
+    judged = _sorted(rel.select("query", "product_id", "relevant").to_pandas())
     if pairs.empty:
         return judged.assign(value=np.nan, value_mean=np.nan)
     ids = pd.unique(pd.concat([pairs.product_a, pairs.product_b], ignore_index=True))
@@ -167,7 +175,7 @@ def _semantic(store: StoreLike, rel: ir.Table, settings: AnalysisSettings) -> pd
     if missing:  # judged products absent from products: no text to compare
         pairs = pairs[~pairs.product_a.isin(missing) & ~pairs.product_b.isin(missing)]
     sims = semantic_similarity(pairs, text, backend=settings.hypotheses.semantic_backend)
-    best = (qpairs.to_pandas().merge(sims, on=["product_a", "product_b"])
+    best = (_sorted(qpairs.to_pandas()).merge(sims, on=["product_a", "product_b"])
             .groupby(["query", "product_a"], as_index=False)["similarity"]
             .agg(value="max", value_mean="mean").rename(columns={"product_a": "product_id"}))
     return judged.merge(best, on=["query", "product_id"], how="left")
@@ -235,8 +243,8 @@ def _copurchase_judged(rel: ir.Table, baskets: ir.Table) -> pd.DataFrame:
             .group_by(["query", "product_a"])
             .agg(value=(_.lift.max() + 1.0).log2())
             .rename(product_id="product_a"))
-    judged = rel.select("query", "product_id", "relevant").to_pandas()
-    return judged.merge(best.to_pandas(), on=["query", "product_id"], how="left")
+    judged = _sorted(rel.select("query", "product_id", "relevant").to_pandas())
+    return judged.merge(_sorted(best.to_pandas()), on=["query", "product_id"], how="left")
 
 
 def relations_summary(
