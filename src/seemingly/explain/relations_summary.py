@@ -176,8 +176,9 @@ def _semantic(store: StoreLike, rel: ir.Table, settings: AnalysisSettings) -> pd
         pairs = pairs[~pairs.product_a.isin(missing) & ~pairs.product_b.isin(missing)]
     sims = semantic_similarity(pairs, text, backend=settings.hypotheses.semantic_backend)
     best = (_sorted(qpairs.to_pandas()).merge(sims, on=["product_a", "product_b"])
-            .groupby(["query", "product_a"], as_index=False)["similarity"]
-            .agg(value="max", value_mean="mean").rename(columns={"product_a": "product_id"}))
+            .groupby(["query", "product_a"], as_index=False)
+            .agg(value=("similarity", "max"), value_mean=("similarity", "mean"))
+            .rename(columns={"product_a": "product_id"}))
     return judged.merge(best, on=["query", "product_id"], how="left")
 
 
