@@ -8,6 +8,7 @@ Artifacts are LightGBM's own model text, never pickle.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -17,6 +18,7 @@ import pandas as pd
 
 from seemingly.errors import ModelArtifactError, NotFittedError
 from seemingly.ranking.features import CATEGORICAL
+from seemingly.ranking.models.model_text import check_model_text
 
 __all__ = ["RelevanceModel", "OutcomeModel", "JointRanker"]
 
@@ -119,11 +121,26 @@ class _LightGBMModel:
         return path
 
     @classmethod
-    def load(cls, path: Path, feature_names: list[str] | None = None) -> _LightGBMModel:
+    def load(cls, path: Path, feature_names: list[str] | None = None, *,
+             sha256: str | None = None) -> _LightGBMModel:
         """Read a model written by :meth:`save`; ``feature_names`` (from the manifest)
-        must match the ones stored in the model text."""
+        must match the ones stored in the model text.
+
+        The file is read once: its bytes are checked against ``sha256`` (the manifest's) and
+        their structure in Python (:func:`check_model_text`), and LightGBM parses those same
+        bytes, so a file swapped or corrupted after the check never reaches its C++ parser,
+        which aborts the process on some malformed trees.
+        """
         try:
-            booster = lgb.Booster(model_file=str(path))
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise ModelArtifactError(f"cannot read LightGBM model {path}: {exc}") from exc
+        if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+            raise ModelArtifactError(f"{path} does not match its sha256 in the manifest "
+                                     "(changed or corrupt); restore it or retrain")
+        text = check_model_text(data, Path(path))
+        try:
+            booster = lgb.Booster(model_str=text)
         except (lgb.basic.LightGBMError, OSError) as exc:
             raise ModelArtifactError(f"cannot read LightGBM model {path}: {exc}; retrain with "
                                      "`seemingly train`") from exc

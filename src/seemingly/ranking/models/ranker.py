@@ -143,14 +143,28 @@ class Ranker:
                 f"{d}: the models use features {names}, this seemingly computes "
                 f"{list(FEATURE_NAMES)}; retrain with this version (`seemingly train`)")
         models: dict[str, Any] = {}
+        listed = manifest.get("models")
+        if not isinstance(listed, dict):
+            raise ModelArtifactError(f"{d}: the manifest's 'models' is not an object naming "
+                                     "each model's file; retrain")
         for name, kind in (("relevance", RelevanceModel), ("purchase", OutcomeModel),
                            ("engagement", OutcomeModel)):
-            entry = manifest.get("models", {}).get(name)
+            entry = listed.get(name)
             if entry is None:
                 continue
-            models[name] = kind.load(d / entry["file"], feature_names=names)
+            file = entry.get("file") if isinstance(entry, dict) else None
+            if file not in manifest["files"]:  # read_manifest vetted and hashed only those
+                raise ModelArtifactError(
+                    f"{d}: the {name} model's file {file!r} is not among the manifest's "
+                    "files; retrain")
+            models[name] = kind.load(d / file, feature_names=names,
+                                     sha256=manifest["files"][file])
         if "relevance" not in models:
             raise ModelArtifactError(f"{d}: the manifest lists no relevance model; retrain")
+        missing = [f for f in FeatureSnapshot.FILES if f not in manifest["files"]]
+        if missing:
+            raise ModelArtifactError(f"{d}: the manifest does not list the snapshot files "
+                                     f"{missing}; retrain")
         snapshot = FeatureSnapshot.load(d)
         snapshot.index.warm()  # look-ups and catalog texts now, not in the first requests
         return cls(models, snapshot, manifest)
