@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -113,3 +114,7 @@ class IngestSettings(BaseModel):
 
     memory_limit: str | None = Field(default=None, description="e.g. '4GB'")
     threads: int | None = Field(default=None, ge=1)
+    # Epoch-zero and year-1 timestamps are almost always a lost value, not a real event.
+    earliest_timestamp: date = Field(
+        default=date(2000, 1, 1), description="timestamps before this day are quarantined"
+    )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["ContractError", "NotFittedError", "SeedRequiredError", "ModelArtifactError"]
+__all__ = [
+    "ContractError", "NotFittedError", "SeedRequiredError", "ModelArtifactError", "OutputError",
+]
 
 
 class ContractError(ValueError):
@@ -19,3 +21,8 @@ class SeedRequiredError(ValueError):
 
 class ModelArtifactError(ValueError):
     """A model directory is missing files, corrupt, or does not match its manifest."""
+
+
+class OutputError(ValueError):
+    """An output path would overwrite something seemingly did not write, mix with an input,
+    follow a symlink, or is being written by another run."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from datetime import date
 
 import duckdb
 import pyarrow as pa
@@ -15,7 +16,7 @@ import pyarrow as pa
 from seemingly.contract import CONTRACT_VERSION, TABLES, normalize_query, query_length
 from seemingly.errors import ContractError
 from seemingly.store.ingest_report import IngestReport, TableReport
-from seemingly.store.rules import missing_columns_error, parse_select
+from seemingly.store.rules import label_kind, missing_columns_error, parse_select
 from seemingly.store.sources import (
     Source,
     describe,
@@ -180,6 +181,29 @@ def _mark_duplicates(con: duckdb.DuckDBPyConnection, res: str, key: str) -> None
     con.execute("DROP TABLE _duph")
 
 
+# Label kinds (rules.LABEL_KIND): 0 and 1 read as both a grade and a boolean, so only
+# these three conflict.
+_KINDS = ("esci", "boolean", "numeric")
+
+
+def _check_label_kinds(con: duckdb.DuckDBPyConnection, res: str, sources: list[Source]) -> None:
+    """Refuse judgments whose labels mix ESCI letters, booleans and grades: which scale
+    would decide relevance? One example row of each kind names the conflict."""
+    rows = con.execute(
+        f"SELECT kind, arg_min(_file_idx, {_ord()}), arg_min(_row, {_ord()}), "
+        f"arg_min(label, {_ord()}) FROM (SELECT *, {label_kind('label')} AS kind FROM {res} "
+        f"WHERE _p2 = '') WHERE kind IN {_KINDS} GROUP BY kind ORDER BY kind"
+    ).fetchall()
+    if len(rows) > 1:
+        shown = "; ".join(
+            f"{kind} {label!r} at {sources[int(f)].label} row {r}" for kind, f, r, label in rows
+        )
+        raise ContractError(
+            f"judgments: labels mix kinds ({shown}); rule one_label_kind: every label of a "
+            f"table is an ESCI letter, a boolean, or a numeric grade. Map them to one kind."
+        )
+
+
 def _in_file_order(con: duckdb.DuckDBPyConnection, res: str, n_files: int) -> bool:
     """Whether ``res`` is stored in file order, so writing its rows needs no sort.
 
@@ -207,7 +231,8 @@ def _in_file_order(con: duckdb.DuckDBPyConnection, res: str, n_files: int) -> bo
 
 
 def _selects(
-    con: duckdb.DuckDBPyConnection, table: str, sources: list[Source], warnings: list[str]
+    con: duckdb.DuckDBPyConnection, table: str, sources: list[Source], warnings: list[str],
+    earliest: date,
 ) -> tuple[list[str], set[str]]:
     """Parse SELECTs of a table's sources (runs of same-schema Parquet parts share one scan),
     and the optional columns no source has."""
@@ -219,11 +244,11 @@ def _selects(
 
     def flush() -> None:
         if len(run) == 1:
-            selects.append(parse_select(spec, run[0][1], run[0][0], dict(run_types)))
+            selects.append(parse_select(spec, run[0][1], run[0][0], dict(run_types), earliest))
         elif run:
             paths = [str(s.parquet_path) for _, s in run]
             merged = Source(table, run[0][1].label, parquet_parts(paths, run[0][0]))
-            selects.append(parse_select(spec, merged, "_file_idx", dict(run_types)))
+            selects.append(parse_select(spec, merged, "_file_idx", dict(run_types), earliest))
         run.clear()
 
     for i, src in enumerate(sources):
@@ -247,7 +272,7 @@ def _selects(
             run.append((i, src))
             run_types[:] = list(types.items())
         else:
-            selects.append(parse_select(spec, src, i, types))
+            selects.append(parse_select(spec, src, i, types, earliest))
     flush()
     return selects, absent_optional
 
@@ -257,8 +282,9 @@ def _load_table(
     table: str,
     sources: list[Source],
     warnings: list[str],
+    earliest: date,
 ) -> TableReport:
-    selects, absent_optional = _selects(con, table, sources, warnings)
+    selects, absent_optional = _selects(con, table, sources, warnings, earliest)
     con.execute(f"CREATE TEMP VIEW _src_{table} AS {' UNION ALL '.join(selects)}")
     res = f"_res_{table}"
     try:
@@ -269,6 +295,8 @@ def _load_table(
             f"Check the files are valid and UTF-8 encoded."
         ) from exc
 
+    if table == "judgments":
+        _check_label_kinds(con, res, sources)
     first = "split_part(_p2, ';', 1)"
     # Rule counts and repair counts in one scan of the staged rows.
     repairs_def = _REPAIRS.get(table, ())
@@ -335,6 +363,7 @@ def build(
     source_name: str,
     fingerprint: str,
     ignored: list[str],
+    earliest_timestamp: date = date(2000, 1, 1),
 ) -> IngestReport:
     """Validate ``sources`` and write the store tables and ``seemingly_meta`` into ``con``.
 
@@ -353,7 +382,8 @@ def build(
     reports = {}
     for table in TABLES:  # products first: the other tables check product_id against it
         if by_table.get(table):
-            reports[table] = _load_table(con, table, by_table[table], warnings)
+            reports[table] = _load_table(con, table, by_table[table], warnings,
+                                         earliest_timestamp)
     report = IngestReport(
         contract_version=CONTRACT_VERSION,
         source=source_name,

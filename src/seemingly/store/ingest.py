@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from seemingly.config import IngestSettings
 from seemingly.errors import ContractError
+from seemingly.outputs import check_file_target, output_lock
 from seemingly.store.build import build
 from seemingly.store.core import Store, open_store
 from seemingly.store.ingest_report import IngestReport
@@ -58,10 +59,20 @@ def _atomic_build(
     db: Path,
     settings: IngestSettings | None,
     fill: Callable[[duckdb.DuckDBPyConnection], IngestReport],
+    inputs: tuple[Path, ...] = (),
 ) -> IngestReport:
-    settings = settings or IngestSettings()
-    db = db.absolute()
-    db.parent.mkdir(parents=True, exist_ok=True)
+    # Only a store this package wrote is ever replaced: --db pointed at a user's CSV (or
+    # into the data folder, where the next read would take it for a table) is refused.
+    db = check_file_target(db, what="store", is_owned=_is_store, inputs=inputs)
+    with output_lock(db):
+        return _build_locked(db, settings or IngestSettings(), fill)
+
+
+def _build_locked(
+    db: Path,
+    settings: IngestSettings,
+    fill: Callable[[duckdb.DuckDBPyConnection], IngestReport],
+) -> IngestReport:
     _cleanup_stale(db)
     tmp = db.with_name(f"{db.name}.tmp-{os.getpid()}")
     scratch = [tmp, Path(f"{tmp}.wal"), Path(f"{tmp}.spill")]
@@ -129,12 +140,15 @@ def ingest(
     if src.is_file() and src.resolve() == db.resolve():
         raise ContractError(f"{src}: input and store are the same file; pass another --db path.")
 
+    earliest = (settings or IngestSettings()).earliest_timestamp
+
     def fill(con: duckdb.DuckDBPyConnection) -> IngestReport:
         if src.is_file():
             con.execute(f"ATTACH {sql_str(str(src))} AS src (READ_ONLY)")
-        return build(con, sources, source_name=str(src), fingerprint=fp, ignored=ignored)
+        return build(con, sources, source_name=str(src), fingerprint=fp, ignored=ignored,
+                     earliest_timestamp=earliest)
 
-    return _atomic_build(db, settings, fill)
+    return _atomic_build(db, settings, fill, inputs=(src,))
 
 
 def validate(data: str | os.PathLike[str], settings: IngestSettings | None = None) -> IngestReport:
@@ -243,7 +257,8 @@ def store_from_frames(
             con.register(f"_frame_{name}", _frame_to_arrow(df))
             views[name] = f"_frame_{name}"
         return build(
-            con, frame_sources(views), source_name="<frames>", fingerprint=h.hexdigest(), ignored=[]
+            con, frame_sources(views), source_name="<frames>", fingerprint=h.hexdigest(),
+            ignored=[], earliest_timestamp=(settings or IngestSettings()).earliest_timestamp,
         )
 
     _atomic_build(db, settings, fill)

@@ -10,12 +10,17 @@ are added later, in :mod:`seemingly.store.build`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from seemingly.contract import ColumnSpec, TableSpec
 from seemingly.errors import ContractError
 from seemingly.store.sources import Source
 
-__all__ = ["RULES", "parse_select"]
+__all__ = ["MAX_TEXT_BYTES", "RULES", "label_kind", "parse_select"]
+
+#: Longest text value (UTF-8 bytes) of any column; a 1 MB title is a broken export, and it
+#: would flow into every result and the service's memory.
+MAX_TEXT_BYTES = 16_384
 
 # Rule name -> what it means (shown by `seemingly validate` and in docs).
 RULES: dict[str, str] = {
@@ -32,7 +37,26 @@ RULES: dict[str, str] = {
     "blank_query": "query is empty after normalisation",
     "null_label": "label is null or blank",
     "unknown_product": "product_id is not among the accepted products",
+    "timestamp_out_of_range": "timestamp is infinite, before the earliest allowed day (default "
+    "2000-01-01, IngestSettings.earliest_timestamp) or after 2100",
+    "invalid_label": "label is not an ESCI letter (E/S/C/I), a boolean, or a number in [0, 100]",
+    "non_scalar_value": "a list or object where the contract wants one value",
+    "value_too_long": f"a text value is longer than {MAX_TEXT_BYTES:,} bytes",
 }
+
+_LATEST = "2100-01-01"
+_BOOL_WORDS = "('true', 'false', 't', 'f', 'yes', 'no', 'y', 'n')"
+
+
+def label_kind(label: str) -> str:
+    """SQL: 'esci', 'boolean', 'numeric' or 'binary' (0/1, compatible with both) of a label."""
+    t = f"trim({label})"
+    return (
+        f"(CASE WHEN upper({t}) IN ('E', 'S', 'C', 'I') THEN 'esci' "
+        f"WHEN lower({t}) IN {_BOOL_WORDS} THEN 'boolean' "
+        f"WHEN TRY_CAST({t} AS DOUBLE) IN (0, 1) THEN 'binary' "
+        f"WHEN TRY_CAST({t} AS DOUBLE) IS NOT NULL THEN 'numeric' END)"
+    )
 
 _NUMERIC = (
     "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
@@ -75,19 +99,60 @@ def _never_blank_text(typ: str) -> bool:
     return _is_numeric(typ) or typ == "BOOLEAN" or typ.startswith(("TIMESTAMP", "DATE", "TIME"))
 
 
-def _parse_column(spec: ColumnSpec, col: str, typ: str, label: str, table: str) -> _Parsed:
+def _out_of_range(ts: str, earliest: date) -> str:
+    """SQL: the (non-null) timestamp is infinite or outside [earliest, 2100)."""
+    # DuckDB reads 'infinity' as the largest timestamp: the upper bound catches both.
+    return (
+        f"coalesce(isinf({ts}) OR {ts} < TIMESTAMP '{earliest.isoformat()}' "
+        f"OR {ts} >= TIMESTAMP '{_LATEST}', false)"
+    )
+
+
+def _is_nested(typ: str) -> bool:
+    return typ.endswith("]") or typ.startswith(("STRUCT", "MAP", "UNION"))
+
+
+def _parse_column(
+    spec: ColumnSpec, col: str, typ: str, label: str, table: str, earliest: date
+) -> _Parsed:
+    """The typed value and row rules of one column; a JSON or nested column is first reduced
+    to its scalar values (a list or object is the rule non_scalar_value)."""
+    if typ == "JSON" or _is_nested(typ):
+        nested = (
+            f"(json_type({col}) IN ('ARRAY', 'OBJECT'))" if typ == "JSON" else f"({col} IS NOT NULL)"
+        )
+        scalar = f"(CASE WHEN {nested} THEN NULL ELSE {col}->>'$' END)" if typ == "JSON" else (
+            "CAST(NULL AS VARCHAR)")
+        p = _parse_scalar(spec, scalar, "VARCHAR", label, table, earliest)
+        return _Parsed(p.value, f"CAST({col} AS VARCHAR)",
+                       (("non_scalar_value", f"coalesce({nested}, false)"), *p.checks))
+    return _parse_scalar(spec, col, typ, label, table, earliest)
+
+
+def _parse_scalar(
+    spec: ColumnSpec, col: str, typ: str, label: str, table: str, earliest: date
+) -> _Parsed:
     text = f"CAST({col} AS VARCHAR)"
     blank = f"({col} IS NULL)" if _never_blank_text(typ) else _blank(text)
     kind = spec.kind
     if kind in ("string", "label"):
         if kind == "label":
-            return _Parsed(f"NULLIF(trim({text}), '')", text, (("null_label", blank),))
+            num = f"TRY_CAST(trim({text}) AS DOUBLE)"
+            bad = (
+                f"(NOT {blank} AND {label_kind(text)} IS NULL) OR "
+                f"(NOT isfinite({num}) OR {num} < 0 OR {num} > 100)"
+            )
+            return _Parsed(f"NULLIF(trim({text}), '')", text, (
+                ("null_label", blank), ("invalid_label", f"coalesce({bad}, false)"),
+                ("value_too_long", f"(strlen({text}) > {MAX_TEXT_BYTES})"),
+            ))
+        long = ("value_too_long", f"coalesce(strlen({text}) > {MAX_TEXT_BYTES}, false)")
         if spec.name == "query":  # blank_query is decided after normalisation
-            return _Parsed(text, text, ())
+            return _Parsed(text, text, (long,))
         if not spec.nullable:
             rule = "null_id" if spec.name.endswith("_id") else "null_value"
-            return _Parsed(text, text, ((rule, blank),))
-        return _Parsed(f"CASE WHEN {blank} THEN NULL ELSE {text} END", text, ())
+            return _Parsed(text, text, ((rule, blank), long))
+        return _Parsed(f"CASE WHEN {blank} THEN NULL ELSE {text} END", text, (long,))
     if kind in ("number", "integer"):
         if _is_numeric(typ):
             num = f"CAST({col} AS DOUBLE)"
@@ -126,11 +191,11 @@ def _parse_column(spec: ColumnSpec, col: str, typ: str, label: str, table: str) 
         checks.insert(0, ("null_value", blank))
         return _Parsed(value, text, tuple(checks))
     if kind == "timestamp":
-        if typ in _TIMESTAMPS:
-            return _Parsed(f"CAST({col} AS TIMESTAMP)", text, (("null_value", f"({col} IS NULL)"),))
-        if typ.startswith("TIMESTAMP WITH TIME ZONE"):
-            # The store connection runs in UTC, so this is the UTC wall-clock time.
-            return _Parsed(f"CAST({col} AS TIMESTAMP)", text, (("null_value", f"({col} IS NULL)"),))
+        if typ in _TIMESTAMPS or typ.startswith("TIMESTAMP WITH TIME ZONE"):
+            # (with a zone: the store connection runs in UTC, so this is UTC wall-clock time)
+            ts = f"CAST({col} AS TIMESTAMP)"
+            return _Parsed(ts, text, (("null_value", f"({col} IS NULL)"),
+                                      ("timestamp_out_of_range", _out_of_range(ts, earliest))))
         if typ != "VARCHAR" and typ != "NULL":
             raise ContractError(
                 f"{label}: column {spec.name!r} of table {table!r} has type {typ}; the contract "
@@ -145,6 +210,7 @@ def _parse_column(spec: ColumnSpec, col: str, typ: str, label: str, table: str) 
             (
                 ("null_value", blank),
                 ("unparseable_timestamp", f"(NOT {blank} AND {value} IS NULL)"),
+                ("timestamp_out_of_range", _out_of_range(value, earliest)),
             ),
         )
     raise AssertionError(f"unknown column kind {kind}")
@@ -169,7 +235,8 @@ def missing_columns_error(
 
 
 def parse_select(
-    spec: TableSpec, source: Source, file_idx: int | str, types: dict[str, str]
+    spec: TableSpec, source: Source, file_idx: int | str, types: dict[str, str],
+    earliest: date = date(2000, 1, 1),
 ) -> str:
     """SELECT turning one source into typed contract columns plus _file_idx, _row, _problems
     and _detail (the first problem's raw value).
@@ -187,7 +254,7 @@ def parse_select(
         if c.name not in types:
             inner.append(f"CAST(NULL AS {c.store_type}) AS {name}")
             continue
-        p = _parse_column(c, name, types[c.name].upper(), source.label, spec.name)
+        p = _parse_column(c, name, types[c.name].upper(), source.label, spec.name, earliest)
         inner.append(f"{p.value} AS {name}")
         if not p.checks:
             continue

@@ -15,6 +15,7 @@ import duckdb
 
 from seemingly.contract import DATASET_FILE, TABLES
 from seemingly.errors import ContractError
+from seemingly.outputs import check_complete
 
 __all__ = [
     "Source",
@@ -22,6 +23,7 @@ __all__ = [
     "discover",
     "fingerprint_files",
     "frame_sources",
+    "literal_path",
     "parquet_parts",
     "sql_str",
 ]
@@ -59,8 +61,28 @@ def _split_suffix(path: Path) -> tuple[str, str | None]:
     return p.stem, _FORMATS.get(p.suffix.lower())
 
 
+def literal_path(path: str) -> str:
+    """``path`` as a DuckDB file pattern that matches only itself.
+
+    DuckDB's readers expand ``*``, ``?`` and ``[...]`` in every path, even in a list, so a
+    part named ``part-[1].parquet`` would read ``part-1.parquet``. A one-character class
+    matches its character literally.
+    """
+    return "".join(f"[{c}]" if c in "*?[" else c for c in path)
+
+
+# CSV's dialect is the contract's (RFC 4180: comma, double quote doubled inside quotes,
+# header row, UTF-8), never sniffed: DuckDB's sniffer looks at a sample, and a file whose
+# first quoted field came after it was read with no quote character at all. Rows up to
+# 64 MB are parsed so an oversized value is quarantined by its row rule, not the file.
+CSV_OPTIONS = (
+    "header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"', "
+    "encoding = 'utf-8', skip = 0, max_line_size = 67108864"
+)
+
+
 def _relation(path: Path, fmt: str) -> str:
-    lit = sql_str(str(path))
+    lit = sql_str(literal_path(str(path)))
     if fmt == "parquet":
         # file_row_number is the physical row order, the "file order" the contract speaks of.
         return (
@@ -72,11 +94,12 @@ def _relation(path: Path, fmt: str) -> str:
         # instead of failing the whole file in DuckDB's type sniffer.
         return (
             f"(SELECT * EXCLUDE (ordinality), ordinality AS _row FROM "
-            f"read_csv({lit}, header = true, all_varchar = true) WITH ORDINALITY)"
+            f"read_csv({lit}, {CSV_OPTIONS}) WITH ORDINALITY)"
         )
     return (
         f"(SELECT * EXCLUDE (ordinality), ordinality AS _row FROM "
-        f"read_json({lit}, format = 'newline_delimited') WITH ORDINALITY)"
+        f"read_json({lit}, format = 'newline_delimited', maximum_object_size = 67108864) "
+        f"WITH ORDINALITY)"
     )
 
 
@@ -94,7 +117,7 @@ def parquet_parts(paths: list[str], first_idx: int) -> str:
     over threads across files; a UNION ALL runs its branches one after another, and a file
     with a single row group is read by a single thread.
     """
-    files = ", ".join(sql_str(p) for p in paths)
+    files = ", ".join(sql_str(literal_path(p)) for p in paths)
     return (
         f"(SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS _row, "
         f"CAST(file_index AS BIGINT) + {int(first_idx)} AS _file_idx "
@@ -132,14 +155,17 @@ def discover(data: Path) -> tuple[list[Source], list[str]]:
             f"({', '.join(DB_SUFFIXES)}), got a file. "
             f"Put products.* (and offers.*, ...) in a folder."
         )
+    check_complete(data)
     sources: list[Source] = []
     ignored: list[str] = []
+    forms: dict[str, list[str]] = {}  # table -> its top-level entries (files or a folder)
     for entry in sorted(data.iterdir()):
         if entry.name.startswith((".", "_")):
             continue
         if entry.is_dir():
             if entry.name not in TABLES:
                 raise _unknown_table(entry, entry.name)
+            forms.setdefault(entry.name, []).append(entry.name + "/")
             parts = [p for p in sorted(entry.rglob("*")) if p.is_file()]
             found = False
             for part in parts:
@@ -164,7 +190,16 @@ def discover(data: Path) -> tuple[list[Source], list[str]]:
             continue
         if stem not in TABLES:
             raise _unknown_table(entry, stem)
+        forms.setdefault(stem, []).append(entry.name)
         sources.append(_source(stem, entry.name, entry, fmt))
+    for table, entries in forms.items():
+        if len(entries) > 1:
+            # Reading both would count every row twice (or mix two versions of the table).
+            raise ContractError(
+                f"{data}: table {table!r} is given {len(entries)} times "
+                f"({' and '.join(entries)}); keep one of them and move the other out of the "
+                f"data folder."
+            )
     return sources, ignored
 
 
