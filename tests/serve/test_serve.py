@@ -16,7 +16,7 @@ from typing import Any, Literal
 import pytest
 from fastapi.testclient import TestClient
 from support.serve_fakes import FakeRanker
-from support.serve_model import build_model_dir, catalog_candidates
+from support.serve_model import catalog_candidates
 from typer.testing import CliRunner
 
 from seemingly.errors import ModelArtifactError
@@ -60,7 +60,12 @@ def client(tmp_path: Path, fake: FakeRanker) -> Iterator[TestClient]:
 def test_healthz_and_model(client: TestClient, fake: FakeRanker) -> None:
     assert client.get("/healthz").json() == {"status": "ok", "model_loaded": True}
     got = client.get("/v1/model").json()
-    assert got["manifest"] == fake.manifest
+    # what a client needs, nothing about the training data (metrics, fingerprint, hashes);
+    # the personal feature is not listed while explain does not return it
+    assert got == {"model_dir": client.app.state.model.model_dir.name, "format_version": 2,
+                   "seemingly_version": "0.0.0-fake", "objectives": ["purchase"],
+                   "normalization": "min-max",
+                   "feature_names": ["coverage", "price", "brand_known"]}
 
 
 @pytest.mark.parametrize(
@@ -331,13 +336,6 @@ def test_response_json_is_strict(client: TestClient) -> None:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(simulation root, model dir), trained once for this module."""
-    root = tmp_path_factory.mktemp("serve-real")
-    return root, build_model_dir(root)
-
-
-@pytest.fixture(scope="module")
 def real_client(trained: tuple[Path, Path]) -> Iterator[TestClient]:
     with TestClient(create_app(trained[1])) as c:
         yield c
@@ -372,12 +370,19 @@ def test_served_scores_equal_offline_ranker(
         assert s["outcome"] == o.outcome_score
         assert s["fused"] == o.fused_score
         assert o.features is not None
-        assert s["features"] == {k: (v if v == v else None) for k, v in o.features.items()}
+        # the same values, less the personal ones (the service runs without
+        # --explain-personal here; tests/serve/test_serve_privacy.py has the rest)
+        assert s["features"] == {k: (v if v == v else None) for k, v in o.features.items()
+                                 if not k.startswith("user_bought_")}
 
 
 def test_real_model_manifest_and_k(trained: tuple[Path, Path], real_client: TestClient) -> None:
     manifest = json.loads((trained[1] / "manifest.json").read_text())
-    assert real_client.get("/v1/model").json()["manifest"] == manifest
+    got = real_client.get("/v1/model").json()
+    assert got["feature_names"] == [n for n in manifest["feature_names"]
+                                    if not n.startswith("user_bought_")]
+    assert got["objectives"] == ["engagement", "purchase"]
+    assert "metrics" not in json.dumps(got) and "sha256" not in json.dumps(got)
     body = {"query": "blocks", "candidates": catalog_candidates(trained[0], 20), "weight": 0.5,
             "objective": "purchase", "k": 5}
     got = real_client.post("/v1/rank", json=body).json()["results"]

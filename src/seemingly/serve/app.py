@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -10,18 +11,21 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, cast
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from seemingly.serve.connections import ServeLimits
 from seemingly.serve.deps import LoadedModel
-from seemingly.serve.limits import DEFAULT_MAX_BYTES, BodySizeLimit
+from seemingly.serve.limits import BodySizeLimit
 from seemingly.serve.protocol import RankerLike, RankerLoader
 from seemingly.serve.routers import health, model, rank
 
-__all__ = ["create_app", "load_model", "app_from_env"]
+__all__ = ["create_app", "load_model", "app_from_env", "OPTIONS_ENV"]
 
 MODEL_ENV = "SEEMINGLY_SERVE_MODEL"  # how `seemingly serve --workers N` tells workers the model
+OPTIONS_ENV = "SEEMINGLY_SERVE_OPTIONS"  # ... and the --docs / --explain-personal switches
 
 log = logging.getLogger("seemingly.serve")
 
@@ -47,7 +51,10 @@ def create_app(
     *,
     loader: RankerLoader | None = None,
     preloaded: LoadedModel | None = None,
-    max_body_bytes: int = DEFAULT_MAX_BYTES,
+    max_body_bytes: int | None = None,
+    limits: ServeLimits | None = None,
+    docs: bool = False,
+    explain_personal: bool = False,
 ) -> FastAPI:
     """Build the service for one model directory.
 
@@ -60,7 +67,17 @@ def create_app(
     preloaded
         An already verified model (the CLI loads first so a bad model fails before binding).
     max_body_bytes
-        Larger request bodies get a 413.
+        Larger request bodies get a 413 (default: ``limits.max_body_bytes``, 1 MiB).
+    limits
+        Body size and the ranker's cache budget in bytes (the connection deadlines are the
+        server's: see :mod:`seemingly.serve.connections`).
+    docs
+        Serve the interactive ``/docs`` page. Off by default: FastAPI's page loads its
+        JavaScript and CSS from a public CDN, which a service should not make its users'
+        browsers do unasked. ``/openapi.json`` is always served.
+    explain_personal
+        Let ``explain: true`` return the ``user_bought_*`` features. Off by default: they
+        tell anyone who can call the service what a given user bought.
 
     Examples
     --------
@@ -68,11 +85,16 @@ def create_app(
     >>> uvicorn.run(app, host="127.0.0.1", port=8000)  # doctest: +SKIP
     """
     directory = Path(model_dir)
+    limits = limits or ServeLimits()
+    body_limit = max_body_bytes if max_body_bytes is not None else limits.max_body_bytes
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # A bad model raises here, so the server refuses to start instead of serving 503s.
         app.state.model = preloaded if preloaded is not None else load_model(directory, loader)
+        bound = getattr(app.state.model.ranker, "bound_caches", None)
+        if bound is not None:  # seemingly's Ranker: its text caches within the byte budget
+            bound(limits.cache_bytes)
         # The model, its vocabularies and the warmed caches are a few hundred thousand
         # long-lived objects; a full garbage collection walking them took ~140 ms, a latency
         # spike whenever one ran mid-request. Frozen, the collector skips them.
@@ -87,14 +109,21 @@ def create_app(
         version=_version(),
         summary="Rank product candidates by a per-request blend of relevance and outcome.",
         lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url=None,
+        # Starlette answers /v1/rank/ with a redirect to an absolute URL built from the Host
+        # header, which a client controls; the service's few paths need no such guessing.
+        redirect_slashes=False,
     )
     app.state.model = None
+    app.state.explain_personal = explain_personal
+    app.state.heavy_limiter = anyio.CapacityLimiter(rank.HEAVY_THREADS)
     for router in (rank.router, model.router, health.router):
         app.include_router(router)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(rank.NonFiniteScoreError, _model_error)
     app.add_exception_handler(Exception, _unexpected_error)
-    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=body_limit)
     _document_rank_body(app)
     return app
 
@@ -125,7 +154,9 @@ def app_from_env() -> FastAPI:
     model_dir = os.environ.get(MODEL_ENV)
     if not model_dir:
         raise RuntimeError(f"set {MODEL_ENV} to a model directory (seemingly serve does this)")
-    return create_app(model_dir)
+    options = json.loads(os.environ.get(OPTIONS_ENV) or "{}")
+    return create_app(model_dir, limits=ServeLimits.from_env(), docs=bool(options.get("docs")),
+                      explain_personal=bool(options.get("explain_personal")))
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -7,7 +7,7 @@ models so the served OpenAPI schema documents exactly what comes back.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -18,21 +18,42 @@ from pydantic import (
     field_validator,
 )
 
+from seemingly.serve.text import clean_text
+
 __all__ = ["RankRequest", "RankResponse"]
 
 MAX_QUERY_CHARS = 512
+PERSONAL_PREFIX = "user_bought_"  # features that tell what a user bought
 MAX_CANDIDATES = 1000
 # Generous bounds on free text: they only stop pathological bodies, the 1 MB limit does the rest.
 # Ids are echoed back exactly as sent (no stripping), so a client can join on them.
+# Free text is cleaned (NFKC, no zero-width or control characters) and capped again after
+# cleaning, since NFKC may lengthen it (see seemingly.serve.text).
+MAX_TITLE_CHARS = 2000
+MAX_LABEL_CHARS = 256
 _ID = Annotated[str, StringConstraints(min_length=1, max_length=256)]
-_TEXT = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
-_LABEL = Annotated[str, StringConstraints(max_length=256)]
+
+
+def _cleaned(max_chars: int) -> AfterValidator:
+    return AfterValidator(lambda text: clean_text(text, max_chars))
+
+
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("title is blank once invisible characters are removed")
+    return text
+
+
+_TEXT = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TITLE_CHARS),
+                  _cleaned(MAX_TITLE_CHARS), AfterValidator(_not_blank)]
+_LABEL = Annotated[str, StringConstraints(max_length=MAX_LABEL_CHARS), _cleaned(MAX_LABEL_CHARS)]
 
 
 def _strip_query(text: str) -> str:
-    stripped = text.strip()
+    stripped = clean_text(text, MAX_QUERY_CHARS).strip()
     if not stripped:
-        raise ValueError("query is blank; send the customer's words")
+        raise ValueError("query is blank (a zero-width or control character is not a word); "
+                         "send the customer's words")
     return stripped
 
 
@@ -119,10 +140,19 @@ class HealthResponse(BaseModel):
 
 
 class ModelResponse(BaseModel):
-    """``GET /v1/model``: the manifest the loaded model directory was verified against."""
+    """``GET /v1/model``: what a client needs to call the service and read its answers.
 
-    model_dir: str
-    manifest: dict[str, Any]
+    The manifest's training details (metrics, feature importances, data fingerprint, file
+    hashes, the training window) stay on the server: they describe the training data, which a
+    caller has no need to learn.
+    """
+
+    model_dir: str = Field(description="the model directory's name (not its path)")
+    format_version: int
+    seemingly_version: str
+    objectives: list[str] = Field(description="the values `objective` accepts")
+    normalization: str = Field(description="how scores are normalised before fusing")
+    feature_names: list[str] = Field(description="the features `explain` may return")
 
 
 class ErrorItem(BaseModel):

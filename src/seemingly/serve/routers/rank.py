@@ -6,18 +6,22 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import anyio
 import numpy as np
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 
-from seemingly.serve.deps import model_of
+from seemingly.serve.deps import LoadedModel, model_of
 from seemingly.serve.protocol import RankResultLike
-from seemingly.serve.schemas import ErrorResponse, RankRequest, RankResponse
+from seemingly.serve.schemas import PERSONAL_PREFIX, ErrorResponse, RankRequest, RankResponse
 
-__all__ = ["router", "body_schemas"]
+__all__ = ["router", "body_schemas", "INLINE_BYTES", "HEAVY_THREADS"]
 
 router = APIRouter(prefix="/v1", tags=["rank"])
+
+INLINE_BYTES = 65_536  # bodies up to this size are ranked on the event loop (a few ms)
+HEAVY_THREADS = 2  # larger ones in at most this many worker threads at once
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (400, 413, 415, 422, 500, 503)
@@ -86,13 +90,29 @@ async def rank(request: Request) -> Response:
             detail=f"send the body as JSON with Content-Type: application/json "
             f"(got {content_type or 'no Content-Type'!r})",
         )
-    body = parse_body(await request.body())
+    raw = await request.body()
     model = model_of(request)
-    results: list[dict[str, Any]] = []
     if await request.is_disconnected():
         # The client gave up while this request queued behind others (overload): scoring it
         # would only delay the requests still waiting. Nobody reads this answer.
         return Response(status_code=499)
+    personal = bool(getattr(request.app.state, "explain_personal", False))
+    if len(raw) <= INLINE_BYTES:
+        answer = _answer(raw, model, personal)
+    else:
+        # A large request (up to the 1 MiB limit: a thousand long titles) is ~100 ms of
+        # parsing and scoring; on the event loop it would stall every other client, health
+        # checks included, for that long. In a worker thread the loop keeps answering; at
+        # most HEAVY_THREADS at once, so a burst of them cannot queue without bound.
+        answer = await anyio.to_thread.run_sync(
+            _answer, raw, model, personal, limiter=request.app.state.heavy_limiter)
+    return Response(answer, media_type="application/json")
+
+
+def _answer(raw: bytes, model: LoadedModel, personal: bool) -> bytes:
+    """Parse, rank and serialise one request body (in or off the event loop)."""
+    body = parse_body(raw)
+    results: list[dict[str, Any]] = []
     if body.candidates:  # nothing to score; the ranker need not handle an empty frame
         # a validated Candidate's fields, as model_dump would give them (nested models: none)
         candidates = [c.__dict__ for c in body.candidates]
@@ -108,17 +128,18 @@ async def rank(request: Request) -> Response:
             )
         except ValueError as exc:  # the ranker refused the input (ContractError and kin)
             raise HTTPException(status_code=422, detail=str(exc)) from exc
-        results = _items(ranked, explain=body.explain)
+        results = _items(ranked, explain=body.explain, personal=personal)
     answer = {
         "objective": body.objective,
         "weight": body.weight,
         "n_candidates": len(body.candidates),
         "results": results,
     }
-    return Response(_JSON.dump_json(answer), media_type="application/json")
+    return _JSON.dump_json(answer)
 
 
-def _items(ranked: RankResultLike, *, explain: bool) -> list[dict[str, Any]]:
+def _items(ranked: RankResultLike, *, explain: bool, personal: bool = False
+           ) -> list[dict[str, Any]]:
     columns = getattr(ranked, "columns", None)
     if columns is not None:  # seemingly's Ranker: plain columns, no object per item
         ids, rel, outcome, fused, feats = columns()
@@ -140,7 +161,7 @@ def _items(ranked: RankResultLike, *, explain: bool) -> list[dict[str, Any]]:
     if not explain or feats is None:
         feats = [None] * len(ids)
     else:
-        feats = [_features(f) for f in feats]
+        feats = [_features(f, personal) for f in feats]
     return [
         {"rank": r, "product_id": str(p), "relevance": a, "outcome": b, "fused": c,
          "features": f}
@@ -150,11 +171,12 @@ def _items(ranked: RankResultLike, *, explain: bool) -> list[dict[str, Any]]:
     ]
 
 
-def _features(raw: Mapping[str, Any] | None) -> dict[str, float | None] | None:
+def _features(raw: Mapping[str, Any] | None, personal: bool) -> dict[str, float | None] | None:
     if raw is None:
         return None
-    # JSON has no NaN: a missing feature value (LightGBM's NaN) is sent as null.
+    # JSON has no NaN: a missing feature value (LightGBM's NaN) is sent as null. The
+    # user_bought_* features say what the request's user bought: only with --explain-personal.
     return {
         str(k): (f if math.isfinite(f := float(v)) else None) if v is not None else None
-        for k, v in raw.items()
+        for k, v in raw.items() if personal or not str(k).startswith(PERSONAL_PREFIX)
     }
