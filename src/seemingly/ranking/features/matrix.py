@@ -71,6 +71,8 @@ class FeatureIndex:
         self.words = TextSpace(words.vocabulary, words.idf, words.avgdl, words.term_function())
         self.chars = TextSpace(chars.vocabulary, chars.idf, chars.avgdl, chars.term_function())
         self._tok: dict[str, tuple[frozenset[str], frozenset[str], float]] = {}
+        self.tok_max_bytes: int | None = None  # None: bounded by TEXT_CACHE entries only
+        self._tok_bytes = 0
         self._stats(products, len(catalog))
         self._copurchase(copurchase)
         self._history(history)
@@ -126,10 +128,25 @@ class FeatureIndex:
             t = tokens(text)
             s = frozenset(t)
             hit = (s, frozenset(x[:4] for x in s), float(len(t)))
-            if len(self._tok) >= TEXT_CACHE:
+            # a text, its token and stem sets: ~4 bytes a character, ~90 a set member
+            size = 4 * len(text) + 90 * (len(s) + len(hit[1])) + 400
+            if len(self._tok) >= TEXT_CACHE or (
+                    self.tok_max_bytes is not None and self._tok_bytes + size > self.tok_max_bytes):
                 self._tok.clear()
+                self._tok_bytes = 0
             self._tok[text] = hit
+            self._tok_bytes += size
         return hit
+
+    def bound_caches(self, max_bytes: int) -> None:
+        """Keep the caches of analysed texts within about ``max_bytes`` together: the word
+        store 30%, the character store (n-grams: the largest rows) 40%, the per-product
+        entries 20%, the token sets 10%. Each starts afresh when it reaches its share; that
+        changes no value, only how often a text is analysed again."""
+        self.words.max_bytes = int(max_bytes * 0.3)
+        self.chars.max_bytes = int(max_bytes * 0.4)
+        self.products.max_bytes = int(max_bytes * 0.2)
+        self.tok_max_bytes = int(max_bytes * 0.1)
 
     def warm(self) -> None:
         """Analyse the catalog's products (as many as the cache holds) now, not in the first

@@ -76,6 +76,8 @@ class ProductEntries:
         # emptied together (which bounds it: only product tokens are added)
         self._token_id: dict[str, int] = {}
         self._generation = (words.generation, chars.generation)
+        self.max_bytes: int | None = None  # None: bounded through the text stores only
+        self._bytes = 0  # the entries' and token ids' estimated size
 
     def batch(self, product_id: Sequence[Any], title: Sequence[Any], category: Sequence[Any],
               brand: Sequence[Any], product_type: Sequence[Any],
@@ -87,6 +89,9 @@ class ProductEntries:
         # both stores at once, always in this order: a row number is only good while its
         # store is not reset by a concurrent caller
         with words.lock, chars.lock:
+            if self.max_bytes is not None and self._bytes > self.max_bytes:
+                words.clear()  # the entries point into the stores: all start afresh
+                chars.clear()
             if (words.generation, chars.generation) != self._generation:
                 self._forget()
             get = self._entries.get
@@ -122,6 +127,7 @@ class ProductEntries:
     def _forget(self) -> None:
         self._entries.clear()
         self._token_id.clear()
+        self._bytes = 0
 
     def _ids(self, words: frozenset[str]) -> list[int]:
         add = self._token_id.setdefault
@@ -158,6 +164,7 @@ class ProductEntries:
         tok, code, srow, lift = self._tok, self._code.get, self._stats_row.get, self._lift
         out = []
         ids = self._ids
+        n_ids = len(self._token_id)
         for (pid, _, cat, brand, ptype), title, w, c, t in zip(keys, titles, wrow, crow, trow,
                                                                 strict=True):
             tt, ts, tl = tok(title)
@@ -170,6 +177,11 @@ class ProductEntries:
                                int(tl), *title_ids, *stem_ids, *(bt or ()), *(pt or ())],
                               np.int64)
             p = str(pid)
+            # the key's texts (UCS-4 at worst), the packed ids, the tuples and new token ids
+            self._bytes += (4 * (len(title) + len(p) + len(text_of(brand)) + len(text_of(ptype))
+                                 + len(text_of(cat))) + packed.nbytes + 600
+                            + 100 * (len(self._token_id) - n_ids))
+            n_ids = len(self._token_id)
             out.append((w, c, t, packed,
                         code(cat if type(cat) is str else text_of(cat, "unknown"), -1.0),
                         srow(p, -1), p in lift, p))

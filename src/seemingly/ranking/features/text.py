@@ -22,6 +22,9 @@ __all__ = ["TextStore", "TextSpace", "text_of", "tokens"]
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 TEXT_CACHE = 1 << 16  # analysed texts kept per space (~2 KB each)
+# Python's cost of keeping one text as a dict key beyond its characters: the str header
+# (~50 bytes) and the dict slot and its int value (~70 bytes). An estimate, for the budget.
+KEY_OVERHEAD = 120
 
 
 def tokens(text: str) -> list[str]:
@@ -62,8 +65,11 @@ class TextSpace:
     """
 
     def __init__(self, vocabulary: dict[str, int], idf: np.ndarray, avgdl: float,
-                 analyzer: Callable[[str], list[str]]) -> None:
+                 analyzer: Callable[[str], list[str]], max_bytes: int | None = None) -> None:
         self.vocabulary, self.idf, self.avgdl = vocabulary, idf, avgdl
+        # None: bounded by TEXT_CACHE texts only. A service sets a byte budget, since one long
+        # title's character n-grams alone can take tens of kilobytes (see nbytes).
+        self.max_bytes = max_bytes
         self.size = max(len(idf), 1)
         self._analyze = analyzer
         self._lock = threading.Lock()  # the store grows in place: one writer at a time
@@ -79,6 +85,7 @@ class TextSpace:
     def _reset(self) -> None:
         self._generation = getattr(self, "_generation", -1) + 1
         self._row: dict[str, int] = {}
+        self._key_bytes = 0
         self._indptr = np.zeros(1024, np.int64)
         self._idx = np.zeros(1 << 14, np.int64)
         self._cnt = np.zeros(1 << 14, np.float64)
@@ -124,6 +131,8 @@ class TextSpace:
             self._cnt[e0:e1] = np.concatenate([v[1] for v in vecs])
             self._val[e0:e1] = np.concatenate([v[2] for v in vecs])
         self._row.update(zip(new, range(n0, n1), strict=True))
+        # characters as UCS-4 at worst: an estimate that never under-counts
+        self._key_bytes += sum(4 * len(t) for t in new) + KEY_OVERHEAD * len(new)
 
     @property
     def lock(self) -> threading.Lock:
@@ -139,11 +148,22 @@ class TextSpace:
         """Start afresh (drops every analysed text; a new generation)."""
         self._reset()
 
+    @property
+    def nbytes(self) -> int:
+        """Memory the store holds: its arrays' capacity and its texts (estimated)."""
+        return (self._indptr.nbytes + self._idx.nbytes + self._cnt.nbytes + self._val.nbytes
+                + self._key_bytes)
+
     def make_room(self, n_texts: int) -> None:
         """Start afresh now unless ``n_texts`` more texts fit in the cache, so the row
         numbers :meth:`rows` hands out in the next call stay valid (a batch larger than the
-        cache is still stored whole)."""
-        if len(self._row) + n_texts > TEXT_CACHE:
+        cache is still stored whole).
+
+        With a byte budget, the store also starts afresh once it holds half of it: the next
+        call may double its arrays (they grow by doubling), which then stay within it.
+        """
+        if len(self._row) + n_texts > TEXT_CACHE or (
+                self.max_bytes is not None and self.nbytes > self.max_bytes // 2):
             self._reset()
 
     def rows(self, texts: Sequence[str]) -> list[int]:

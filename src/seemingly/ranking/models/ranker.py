@@ -169,6 +169,12 @@ class Ranker:
         snapshot.index.warm()  # look-ups and catalog texts now, not in the first requests
         return cls(models, snapshot, manifest)
 
+    def bound_caches(self, max_bytes: int) -> None:
+        """Keep the ranking-time caches of analysed texts within about ``max_bytes`` (the
+        service's ``--cache-mb``); without it they are bounded by a count of texts, which
+        long titles can make gigabytes."""
+        self.snapshot.index.bound_caches(max_bytes)
+
     def rank(self, query: str, candidates: Sequence[Mapping[str, Any]], *, weight: float,
              objective: Objective, user_id: str | None = None, k: int | None = None,
              explain: bool = False) -> RankResult:
