@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "ContractError", "NotFittedError", "SeedRequiredError", "ModelArtifactError", "OutputError",
+    "OutputExistsError",
 ]
 
 
@@ -26,3 +27,7 @@ class ModelArtifactError(ValueError):
 class OutputError(ValueError):
     """An output path would overwrite something seemingly did not write, mix with an input,
     follow a symlink, or is being written by another run."""
+
+
+class OutputExistsError(OutputError, FileExistsError):
+    """The output holds an earlier output of the same command and ``--force`` was not given."""

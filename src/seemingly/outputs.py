@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from seemingly.errors import ContractError, OutputError
+from seemingly.errors import ContractError, OutputError, OutputExistsError
 
 __all__ = [
     "MARKER",
@@ -211,8 +211,8 @@ def output_dir(
                     "refusing to replace it. Choose an empty or new folder"
                 )
             if force is False:
-                raise OutputError(f"{target}: holds an earlier {writer} output; pass --force "
-                                  "to replace it")
+                raise OutputExistsError(f"{target}: holds an earlier {writer} output; pass "
+                                        "--force to replace it")
         for stale in t.parent.glob(f".{t.name}.partial-*"):
             _remove(stale)  # the lock is ours: every partial is of a dead or failed run
         tmp = t.parent / f".{t.name}.partial-{os.getpid()}"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -171,30 +169,13 @@ def null_counts(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, int]]:
     return out
 
 
-_OWNED = tuple(f"{t}{ext}" for t in TABLES for ext in (".parquet", ".csv", ".jsonl")) + (
+OWN_NAMES = tuple(f"{t}{ext}" for t in TABLES for ext in (".parquet", ".csv", ".jsonl")) + (
     REPORT_FILE, DATASET_FILE,
 )
 
 
-def write_tables(out_dir: Path, tables: dict[str, pd.DataFrame], *, force: bool) -> None:
-    """Write the contract tables as Parquet into ``out_dir``, all or nothing.
-
-    A folder that already holds contract tables is refused unless ``force``: mixing the
-    tables of two conversions would give a valid-looking but wrong data set.
-    """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    present = [p.name for p in out_dir.iterdir() if p.name in _OWNED or p.stem in TABLES]
-    if present and not force:
-        raise FileExistsError(
-            f"{out_dir} already holds {sorted(present)}; choose an empty OUT_DIR or pass "
-            "--force to replace them"
-        )
-    # Write into a temporary folder first so a failure leaves the old tables untouched.
-    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".convert-") as tmp:
-        for name, frame in tables.items():
-            pq.write_table(_arrow_table(name, frame), Path(tmp) / f"{name}.parquet")
-        for name in present:
-            target = out_dir / name
-            shutil.rmtree(target) if target.is_dir() else target.unlink()
-        for name in tables:
-            (Path(tmp) / f"{name}.parquet").replace(out_dir / f"{name}.parquet")
+def write_tables(out_dir: Path, tables: dict[str, pd.DataFrame]) -> None:
+    """Write the contract tables as Parquet into ``out_dir`` (the temporary folder of
+    :func:`seemingly.outputs.output_dir`, which makes the whole conversion all or nothing)."""
+    for name, frame in tables.items():
+        pq.write_table(_arrow_table(name, frame), out_dir / f"{name}.parquet")

@@ -109,18 +109,23 @@ def convert(
     source_path = Path(source)
     if not source_path.exists():
         raise FileNotFoundError(f"SOURCE {source_path} does not exist")
-    from seemingly.adapters._common import null_counts, write_tables
+    from seemingly.adapters._common import OWN_NAMES, null_counts, write_tables
+    from seemingly.outputs import output_dir
 
-    converted = adapter.function(source_path, **given)
     out = Path(out_dir)
-    write_tables(out, converted.tables, force=force)
-    notes = list(converted.notes) + skipped_analyses(set(converted.tables))
-    report = ConversionReport(
-        format=format, source=str(source_path), out_dir=str(out),
-        rows_read=dict(converted.rows_read),
-        rows_written={name: len(frame) for name, frame in converted.tables.items()},
-        dropped=tuple(converted.dropped), nulls=null_counts(converted.tables),
-        labels=converted.labels, notes=tuple(notes),
-    )
-    report.save(out)
+    # Refused before the (possibly long) conversion: a folder of someone else's files, the
+    # source itself, or an earlier conversion without --force.
+    with output_dir(out, writer="convert", inputs=(source_path,), own_names=OWN_NAMES,
+                    force=force, record_files=True) as tmp:
+        converted = adapter.function(source_path, **given)
+        write_tables(tmp, converted.tables)
+        notes = list(converted.notes) + skipped_analyses(set(converted.tables))
+        report = ConversionReport(
+            format=format, source=str(source_path), out_dir=str(out),
+            rows_read=dict(converted.rows_read),
+            rows_written={name: len(frame) for name, frame in converted.tables.items()},
+            dropped=tuple(converted.dropped), nulls=null_counts(converted.tables),
+            labels=converted.labels, notes=tuple(notes),
+        )
+        report.save(tmp)
     return report

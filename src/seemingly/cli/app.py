@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 app = typer.Typer(
@@ -11,3 +13,20 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def error_line(exc: BaseException) -> str:
+    """One line for a user-caused error: the message plus its notes (where a partial output
+    was left), never a traceback."""
+    notes = getattr(exc, "__notes__", None) or []
+    return " ".join(["error:", str(exc), *(f"({n})" for n in notes)]).replace("\n", " ")
+
+
+def one_output(positional: Path | None, option: Path | None, name: str = "OUT_DIR") -> Path:
+    """The output given either as the old positional argument or as -o/--out."""
+    if positional is not None and option is not None and positional != option:
+        raise typer.BadParameter(f"give the output once: {name} or -o/--out, not both")
+    target = option if option is not None else positional
+    if target is None:
+        raise typer.BadParameter(f"give the output folder: {name} or -o/--out")
+    return target

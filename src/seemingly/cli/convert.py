@@ -11,7 +11,7 @@ from rich.table import Table
 
 from seemingly.adapters.conversion import REPORT_FILE, ConversionReport
 from seemingly.adapters.registry import FORMATS
-from seemingly.cli.app import app
+from seemingly.cli.app import app, error_line, one_output
 from seemingly.contract import DATASET_FILE
 
 __all__ = ["convert_command"]
@@ -45,21 +45,25 @@ def render(report: ConversionReport) -> Table:
 def convert_command(
     format: str = typer.Argument(..., metavar="FORMAT", help=f"data set format. {_FORMAT_HELP}"),
     source: Path = typer.Argument(..., help="folder holding the data set's files (or its file)"),
-    out_dir: Path = typer.Argument(..., help="folder to write the contract tables to"),
+    out_dir: Path | None = typer.Argument(
+        None, help="folder to write the contract tables to (or -o/--out)"),
+    out: Path | None = typer.Option(None, "--out", "-o", help="same as OUT_DIR"),
     locale: str | None = typer.Option(None, help="esci only: product locale (default us)"),
-    force: bool = typer.Option(False, help="replace tables already in OUT_DIR"),
+    force: bool = typer.Option(False, help="replace an earlier conversion in OUT_DIR (never "
+                               "files seemingly did not write)"),
 ) -> None:
     """Convert a public data set into contract tables (Parquet) plus conversion.json and
     dataset.json (the recommended label settings)."""
     from seemingly.adapters import convert
 
     console = Console()
+    out_dir = one_output(out_dir, out, "OUT_DIR")
     try:
         report = convert(format, source, out_dir, force=force, locale=locale)
     except (ValueError, FileNotFoundError, FileExistsError) as exc:
         # one line, never folded (a fold would split the file path the message names)
-        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True, highlight=False)
-        raise typer.Exit(code=2) from exc
+        console.print(f"[red]{escape(error_line(exc))}[/red]", soft_wrap=True, highlight=False)
+        raise typer.Exit(code=2) from None
     console.print(render(report))
     for note in report.notes:
         console.print(f"- {note}")

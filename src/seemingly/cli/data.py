@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from seemingly.cli.app import app
+from seemingly.cli.app import app, error_line
 
 _DATA_HELP = "folder of contract tables (products.*, offers.*, ...) or a DuckDB store file"
 # --backend spark: DATA may be a storage URL (s3a://, hdfs://, abfss://), so DATA is text.
@@ -33,8 +33,46 @@ def _spark_settings(master: str | None, conf: list[str] | None) -> Any:
 
 def _fail(exc: Exception) -> typer.Exit:
     """Print a user-caused error without a traceback; exit code 1."""
-    typer.echo(f"error: {exc}", err=True)
+    typer.echo(error_line(exc), err=True)
     return typer.Exit(code=1)
+
+
+def _ingest_settings(earliest: str | None) -> Any:
+    from datetime import date
+
+    from seemingly.config import IngestSettings
+
+    if earliest is None:
+        return IngestSettings()
+    try:
+        return IngestSettings(earliest_timestamp=date.fromisoformat(earliest))
+    except ValueError:
+        raise typer.BadParameter(
+            f"--earliest-timestamp {earliest!r}: give a day as YYYY-MM-DD") from None
+
+
+_EARLIEST_HELP = "quarantine timestamps before this day (default 2000-01-01)"
+
+
+def _quality_problems(report: Any, max_quarantined: float | None) -> list[str]:
+    """Why validate exits 1 although the data could be read: a required table with no
+    accepted row, or a table quarantining more than the allowed share."""
+    from seemingly.contract import TABLES
+
+    problems = []
+    for name, spec in TABLES.items():
+        t = report.tables.get(name)
+        if spec.required and t is not None and t.accepted == 0:
+            problems.append(f"{', '.join(t.files)}: required table {name!r} has 0 accepted "
+                            f"rows of {t.read:,} read (rules: "
+                            f"{', '.join(t.rules) or 'no rows'})")
+    if max_quarantined is not None:
+        for name, t in report.tables.items():
+            share = t.quarantined / t.read if t.read else 0.0
+            if share > max_quarantined:
+                problems.append(f"{', '.join(t.files)}: table {name!r} quarantined {share:.1%} "
+                                f"of its rows, above --max-quarantined {max_quarantined:.1%}")
+    return problems
 
 
 def _print_report(report: Any) -> None:
@@ -65,43 +103,66 @@ def _print_report(report: Any) -> None:
 def validate_cmd(
     data: Path = typer.Argument(..., help=_DATA_HELP),
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
+    max_quarantined: float | None = typer.Option(
+        None, "--max-quarantined", min=0.0, max=1.0, metavar="SHARE",
+        help="exit 1 when a table quarantines more than this share of its rows (e.g. 0.05)",
+    ),
+    earliest: str | None = typer.Option(None, "--earliest-timestamp", help=_EARLIEST_HELP),
 ) -> None:
     """Check DATA against the data contract; rows that break a rule are counted, not fatal.
 
-    Exit code 0 when the data can be ingested, 1 on a structural (hard) error.
+    Exit code 0 when the data can be ingested; 1 on a structural (hard) error, a malformed
+    dataset.json, a required table with no accepted row, or more quarantined rows than
+    --max-quarantined allows.
     """
-    from seemingly.errors import ContractError
-    from seemingly.store import validate
+    from seemingly.errors import ContractError, OutputError
+    from seemingly.store import dataset_label_settings, validate
 
+    settings = _ingest_settings(earliest)
     try:
-        report = validate(data)
-    except (ContractError, FileNotFoundError) as exc:
+        dataset_label_settings(data)
+        report = validate(data, settings)
+    except (ContractError, OutputError, FileNotFoundError) as exc:
         raise _fail(exc) from None
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
     else:
         _print_report(report)
+    problems = _quality_problems(report, max_quarantined)
+    for p in problems:
+        typer.echo(f"error: {p}", err=True)
+    if problems:
+        raise typer.Exit(code=1)
 
 
 @app.command("ingest")
 def ingest_cmd(
     data: str = typer.Argument(..., help=_DATA_HELP),
-    db: str = typer.Option(
-        ..., "--db", help="store file to write (replaced only on success); with --backend spark "
-        "a folder or storage URL that gets one Parquet folder per table"
+    out: str | None = typer.Option(
+        None, "--out", "-o", help="store file to write (replaced only on success, and only if "
+        "it is a store); with --backend spark a folder or storage URL that gets one Parquet "
+        "folder per table"
     ),
+    db: str | None = typer.Option(None, "--db", hidden=True, help="old name of --out"),
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
     backend: str = typer.Option("duckdb", "--backend", help=_BACKEND_HELP),
     spark_master: str | None = typer.Option(None, "--spark-master", help=_MASTER_HELP),
     spark_conf: list[str] | None = typer.Option(None, "--spark-conf", help=_CONF_HELP),
+    earliest: str | None = typer.Option(None, "--earliest-timestamp", help=_EARLIEST_HELP),
 ) -> None:
     """Validate DATA and write the accepted rows and the quarantine into a DuckDB store
     (or, with --backend spark, into a Parquet store folder that `analyze` opens directly)."""
     from rich.console import Console
 
-    from seemingly.errors import ContractError
+    from seemingly.errors import ContractError, OutputError
     from seemingly.store import ingest
 
+    if out is not None and db is not None and out != db:
+        raise typer.BadParameter("give the store path once, with -o/--out")
+    db = out if out is not None else db
+    if db is None:
+        raise typer.BadParameter("give the store file to write with -o/--out")
+    settings = _ingest_settings(earliest)
     if backend not in ("duckdb", "spark"):
         raise typer.BadParameter(f"--backend {backend!r}: use duckdb or spark")
     start = time.perf_counter()
@@ -113,8 +174,8 @@ def ingest_cmd(
                 settings = _spark_settings(spark_master, spark_conf)
                 report = write_spark_store(data, db, settings=settings)
             else:
-                report = ingest(data, db)
-    except (ContractError, FileNotFoundError) as exc:
+                report = ingest(data, db, settings)
+    except (ContractError, OutputError, FileNotFoundError) as exc:
         raise _fail(exc) from None
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
@@ -126,7 +187,8 @@ def ingest_cmd(
 @app.command("analyze")
 def analyze_cmd(
     data: str = typer.Argument(..., help=_DATA_HELP),
-    out: Path = typer.Option(..., "--out", help="folder for results.json (and store.duckdb)"),
+    out: Path = typer.Option(..., "--out", "-o",
+                             help="folder for results.json (and store.duckdb)"),
     min_offers: int | None = typer.Option(
         None, "--min-offers", min=1, help="offers a (query, product) needs to count as a level"
     ),
@@ -141,7 +203,8 @@ def analyze_cmd(
     from rich.console import Console
 
     from seemingly.config import AnalysisSettings, LabelSettings
-    from seemingly.errors import ContractError
+    from seemingly.errors import ContractError, OutputError
+    from seemingly.outputs import output_dir
     from seemingly.store import StoreLike, dataset_label_settings, open_data
     from seemingly.study.analysis import analyze
 
@@ -165,18 +228,22 @@ def analyze_cmd(
     start = time.perf_counter()
     store: StoreLike
     try:
-        with console.status(f"reading {data} ..."):
-            if backend == "spark":  # validated in the cluster; nothing is written but results
-                from seemingly.store.spark import open_spark_store
+        # Written beside OUT and swapped in (seemingly.outputs); the earlier store is reused.
+        with output_dir(out, writer="analyze", inputs=(data,), keep=("store.duckdb",),
+                        own_names=("results.json", "store.duckdb")) as tmp:
+            with console.status(f"reading {data} ..."):
+                if backend == "spark":  # validated in the cluster; only results are written
+                    from seemingly.store.spark import open_spark_store
 
-                store = open_spark_store(data, settings=_spark_settings(spark_master, spark_conf))
-            else:
-                store = open_data(data, out)
-        t_ingest = time.perf_counter() - start
-        with store, console.status("measuring ..."):
-            results = analyze(store, settings)
-        path = results.write(out)
-    except (ContractError, FileNotFoundError) as exc:
+                    store = open_spark_store(
+                        data, settings=_spark_settings(spark_master, spark_conf))
+                else:
+                    store = open_data(data, tmp)
+            t_ingest = time.perf_counter() - start
+            with store, console.status("measuring ..."):
+                results = analyze(store, settings)
+            path = out / results.write(tmp).name
+    except (ContractError, OutputError, FileNotFoundError) as exc:
         raise _fail(exc) from None
     total = time.perf_counter() - start
     typer.echo(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from seemingly.cli.app import app
+from seemingly.cli.app import app, error_line
 
 
 @app.command("report")
@@ -17,12 +17,13 @@ def report(
         None, "--out", "-o", help="Where to write the page (default: RESULTS_DIR/report.html)."),
 ) -> None:
     """Render the HTML report from a results folder (results.json and tables/*.csv)."""
+    from seemingly.errors import OutputError
     from seemingly.report import render_results_dir
     from seemingly.results import ResultsFileError
 
     try:
         path = render_results_dir(results_dir, out)
-    except (FileNotFoundError, ResultsFileError) as exc:
-        typer.echo(f"error: {exc}", err=True)
+    except (FileNotFoundError, ResultsFileError, OutputError) as exc:
+        typer.echo(error_line(exc), err=True)
         raise typer.Exit(code=2) from exc
     typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")

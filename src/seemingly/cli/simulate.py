@@ -6,12 +6,14 @@ from pathlib import Path
 
 import typer
 
-from seemingly.cli.app import app
+from seemingly.cli.app import app, error_line, one_output
 
 
 @app.command("simulate")
 def simulate_cmd(
-    out_dir: Path = typer.Argument(..., help="folder to write the tables and truth.json into"),
+    out_dir: Path | None = typer.Argument(
+        None, help="folder to write the tables and truth.json into (or -o/--out)"),
+    out: Path | None = typer.Option(None, "--out", "-o", help="same as OUT_DIR"),
     offers: int = typer.Option(200_000, "--offers", min=1, help="number of offer rows"),
     seed: int = typer.Option(7, "--seed", help="random seed; same seed and size, same tables"),
     world: str = typer.Option(
@@ -37,11 +39,12 @@ def simulate_cmd(
     """Simulate a voice-shopping marketplace with planted effects."""
     from seemingly.simulate import load_world, simulate
 
+    target = one_output(out_dir, out)
     try:
         cfg = load_world(config if config is not None else world)
-        result = simulate(out_dir, cfg, n_offers=offers, seed=seed, catalog_path=catalog)
-    except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        result = simulate(target, cfg, n_offers=offers, seed=seed, catalog_path=catalog)
+    except ValueError as exc:  # a bad world file, or an output that is not ours
+        typer.echo(error_line(exc), err=True)
         raise typer.Exit(code=2) from None
     c = result.counts
     typer.echo(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from seemingly.cli.app import app
+from seemingly.cli.app import app, error_line
 
 
 @app.command("study")
@@ -16,7 +16,8 @@ def study_cmd(
         None, help="folder of contract tables or a DuckDB store; omit to simulate the default world"
     ),
     out: Path = typer.Option(
-        Path("out/study"), "--out", help="folder for results, tables, models, report"
+        Path("out/study"), "--out", "-o", help="folder for results, tables, models, report "
+        "(written beside it and swapped in when complete)"
     ),
     world: str = typer.Option("default", help="simulated world when DATA is omitted"),
     offers: int = typer.Option(
@@ -63,7 +64,8 @@ def study_cmd(
     except (StageError, FileNotFoundError, ValueError) as exc:
         # one line, never folded (a fold would split the file path the message names), and
         # the message's own brackets are text, not Rich markup
-        console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True, highlight=False)
+        console.print(f"[red]{escape(error_line(exc))}[/red]", soft_wrap=True,
+                      highlight=False)
         raise typer.Exit(code=1) from None
     table = Table(title="time per stage")
     table.add_column("stage")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from seemingly.cli.app import app
+from seemingly.cli.app import app, error_line
 
 _DATA_HELP = "folder of contract tables (products.*, offers.*, ...) or a DuckDB store file"
 
@@ -29,13 +29,15 @@ def _settings(seed: int | None, min_offers: int | None, eval_folds: int | None =
 @app.command("train")
 def train_cmd(
     data: Path = typer.Argument(..., help=_DATA_HELP),
-    out: Path = typer.Option(..., "--out", help="model directory to write"),
+    out: Path = typer.Option(..., "--out", "-o", help="model directory to write (a new model "
+                             "is written beside the old one and swapped in when complete)"),
     work: Path | None = typer.Option(None, "--work", help="folder for store.duckdb "
                                      "(default: OUT/../<OUT name>-work)"),
     seed: int | None = typer.Option(None, "--seed"),
 ) -> None:
     """Train the relevance, purchase and engagement models on DATA and write OUT."""
-    from seemingly.errors import ContractError
+    from seemingly.errors import ContractError, OutputError
+    from seemingly.outputs import output_dir
     from seemingly.ranking.models import train
     from seemingly.store import open_data
 
@@ -43,15 +45,19 @@ def train_cmd(
     start = time.perf_counter()
     try:
         store = open_data(data, work or out.parent / f"{out.name}-work")
-        with store:
-            trained = train(store, settings, out,
+        # The new model is written beside the old and swapped in whole: a failed or killed
+        # run leaves the old model loadable. A model folder lists its files in its own
+        # manifest, so it gets no marker.
+        with store, output_dir(out, writer="train", inputs=(data,), marker=False,
+                               own_names=_model_files(out)) as tmp:
+            trained = train(store, settings, tmp,
                             window_split=settings.models.window_split,
                             test_fraction=settings.models.test_fraction,
                             normalization=settings.models.normalization,
                             params={"n_estimators": settings.models.n_estimators,
                                     "learning_rate": settings.models.learning_rate})
-    except (ContractError, FileNotFoundError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
+    except (ContractError, OutputError, FileNotFoundError, ValueError) as exc:
+        typer.echo(error_line(exc), err=True)
         raise typer.Exit(code=1) from None
     for name, m in trained.metrics.items():
         shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
@@ -60,10 +66,19 @@ def train_cmd(
     typer.echo(f"wrote {out} in {time.perf_counter() - start:.1f} s")
 
 
+def _model_files(out: Path) -> tuple[str, ...]:
+    """Names in an existing model folder that a model writes: with its manifest, the model
+    and JSON files; anything else there (a user's file) makes the folder not ours."""
+    if out.is_symlink() or not (out / "manifest.json").is_file():
+        return ()
+    return tuple(p.name for p in out.iterdir() if p.is_file() and p.suffix in (".txt", ".json"))
+
+
 @app.command("tradeoff")
 def tradeoff_cmd(
     data: Path = typer.Argument(..., help=_DATA_HELP),
-    out: Path = typer.Option(..., "--out", help="folder for tradeoff.json (and store.duckdb)"),
+    out: Path = typer.Option(..., "--out", "-o",
+                             help="folder for tradeoff.json (and store.duckdb)"),
     eval_folds: int | None = typer.Option(None, "--eval-folds", min=1,
                                           help="K-fold over queries (1 = one split)"),
     min_offers: int | None = typer.Option(None, "--min-offers", min=1),
@@ -71,8 +86,9 @@ def tradeoff_cmd(
 ) -> None:
     """Fusion sweep vs joint model on held-out queries; writes OUT/tradeoff.json with the
     strategies, tradeoff and models blocks."""
-    from seemingly.errors import ContractError
+    from seemingly.errors import ContractError, OutputError
     from seemingly.explain.strategies import strategies_from_store
+    from seemingly.outputs import output_dir
     from seemingly.ranking.tradeoff import run_tradeoff
     from seemingly.results import Results
     from seemingly.store import open_data
@@ -80,18 +96,19 @@ def tradeoff_cmd(
     settings = _settings(seed, min_offers, eval_folds)
     start = time.perf_counter()
     try:
-        store = open_data(data, out)
-        with store:
-            strategies = strategies_from_store(store, settings)
-            result, trained = run_tradeoff(store, settings)
-    except (ContractError, FileNotFoundError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
+        with output_dir(out, writer="tradeoff", inputs=(data,), keep=("store.duckdb",),
+                        own_names=("tradeoff.json", "store.duckdb")) as tmp:
+            store = open_data(data, tmp)
+            with store:
+                strategies = strategies_from_store(store, settings)
+                result, trained = run_tradeoff(store, settings)
+            tradeoff = result.to_block()
+            blocks = Results(strategies=strategies, tradeoff=tradeoff,
+                             models=trained.to_block())
+            (tmp / "tradeoff.json").write_text(blocks.to_json())
+    except (ContractError, OutputError, FileNotFoundError, ValueError) as exc:
+        typer.echo(error_line(exc), err=True)
         raise typer.Exit(code=1) from None
-    tradeoff = result.to_block()
-    blocks = Results(strategies=strategies, tradeoff=tradeoff,
-                     models=trained.to_block())
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "tradeoff.json").write_text(blocks.to_json())
     for objective, block in (("purchase", tradeoff.purchase), ("engagement", tradeoff.engagement)):
         d = block.dominance
         lo, hi = d.difference_ci

@@ -15,6 +15,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
+from seemingly.outputs import check_file_target, output_lock
 from seemingly.report.view import build_context
 from seemingly.results import RESULTS_FILE, Results
 
@@ -166,12 +167,25 @@ def render_report(results: Results, out_dir: Path | str, *, out: Path | str | No
     """
     folder = Path(out_dir)
     target = Path(out) if out is not None else folder / REPORT_FILE
+    # Only an earlier report is replaced: -o naming a user's file, a folder or a symlink is
+    # refused (seemingly.outputs).
+    check_file_target(target, what="report", is_owned=_is_report)
     target.parent.mkdir(parents=True, exist_ok=True)
     page = render_html(results, tables=_tables(folder, target))
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, target)
+    with output_lock(target):
+        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+        tmp.write_text(page, encoding="utf-8")
+        os.replace(tmp, target)
     return target
+
+
+def _is_report(path: Path) -> bool:
+    """Whether ``path`` is a page this module wrote (its title is in the first bytes)."""
+    try:
+        with path.open("rb") as fh:
+            return b"<title>seemingly report" in fh.read(4096)
+    except OSError:
+        return False
 
 
 def render_results_dir(results_dir: Path | str, out: Path | str | None = None) -> Path:

@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from seemingly.errors import SeedRequiredError
+from seemingly.outputs import output_dir
 from seemingly.simulate.behaviour import (
     OfferState,
     history_orders,
@@ -99,6 +100,9 @@ def build_world(cfg: WorldConfig, n_offers: int, rng: np.random.Generator
     return cat, real_orders, build_pools(cfg, cat, n_queries, rng)
 
 
+_OWN_NAMES = ("products.parquet", "judgments.parquet", "offers", "orders", "truth.json")
+
+
 def simulate(
     out_dir: str | Path,
     world: WorldConfig | str = "default",
@@ -144,61 +148,65 @@ def simulate(
     if catalog_path is not None:
         cfg = cfg.model_copy(update={"catalog_path": str(catalog_path)})
     t0 = time.perf_counter()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng([seed, 0])
+    target = Path(out_dir)
+    # Written beside the target and swapped in whole: a killed run leaves no half world, and
+    # the marker records each file's size so a truncated copy does not validate clean.
+    with output_dir(target, writer="simulate", inputs=(catalog_path, latent_dir),
+                    own_names=_OWN_NAMES, record_files=True) as out:
+        rng = np.random.default_rng([seed, 0])
 
-    cat, real_orders, pools = build_world(cfg, n_offers, rng)
-    q = cfg.queries
-    k = cfg.policy.offers_per_request
-    min_pool = q.relevant_per_query[0] + q.irrelevant_per_query[0]
-    if k > min_pool:
-        raise ValueError(
-            f"policy.offers_per_request={k} exceeds the smallest candidate pool "
-            f"({min_pool}); lower it or raise queries.*_per_query"
+        cat, real_orders, pools = build_world(cfg, n_offers, rng)
+        q = cfg.queries
+        k = cfg.policy.offers_per_request
+        min_pool = q.relevant_per_query[0] + q.irrelevant_per_query[0]
+        if k > min_pool:
+            raise ValueError(
+                f"policy.offers_per_request={k} exceeds the smallest candidate pool "
+                f"({min_pool}); lower it or raise queries.*_per_query"
+            )
+
+        start = datetime.fromisoformat(cfg.users.start)
+        paths: dict[str, Path] = {}
+        counts: dict[str, int] = {}
+        product_ids = pa.array(cat.product_ids, pa.string())
+        query_text = pa.array(pools.text, pa.string())
+        paths["products"] = write_table(out / "products.parquet", _catalog_table(cat))
+        counts["products"] = cat.n
+
+        qi, pi, label, ann = judge(cfg, pools, rng)
+        paths["judgments"] = write_table(
+            out / "judgments.parquet",
+            pa.table(
+                {
+                    "query": take(query_text, qi),
+                    "product_id": take(product_ids, pi),
+                    "label": pa.array(label.astype(str), pa.string()),
+                    "annotator_id": ids("a", ann, 2),
+                }
+            ),
         )
+        counts["judgments"] = int(qi.size)
 
-    start = datetime.fromisoformat(cfg.users.start)
-    paths: dict[str, Path] = {}
-    counts: dict[str, int] = {}
-    product_ids = pa.array(cat.product_ids, pa.string())
-    query_text = pa.array(pools.text, pa.string())
-    paths["products"] = write_table(out / "products.parquet", _catalog_table(cat))
-    counts["products"] = cat.n
-
-    qi, pi, label, ann = judge(cfg, pools, rng)
-    paths["judgments"] = write_table(
-        out / "judgments.parquet",
-        pa.table(
-            {
-                "query": take(query_text, qi),
-                "product_id": take(product_ids, pi),
-                "label": pa.array(label.astype(str), pa.string()),
-                "annotator_id": ids("a", ann, 2),
-            }
-        ),
-    )
-    counts["judgments"] = int(qi.size)
-
-    # One background thread encodes and compresses Parquet parts while the next chunk is
-    # generated; the parts and their order are the same as without it.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="seemingly-write") as pool:
-        orders = PartWriter(out / "orders", pool)
-        offers = PartWriter(out / "offers", pool)
-        latent = PartWriter(Path(latent_dir), pool) if latent_dir is not None else None
-        n_users = _simulate_offers(
-            cfg, cat, pools, start, real_orders, n_offers, seed, rng, orders, offers, latent
-        )
-        for writer in (orders, offers, latent):
-            if writer is not None:
-                writer.close()
-    paths["offers"], paths["orders"] = offers.directory, orders.directory
-    counts["offers"], counts["orders"] = offers.rows, orders.rows
-    counts["queries"], counts["users"] = pools.n, n_users
-    truth = truth_dict(cfg, seed, n_offers, counts)
-    (out / "truth.json").write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
-    paths["truth"] = out / "truth.json"
-    return SimulationResult(out, paths, counts, truth, round(time.perf_counter() - t0, 3))
+        # One background thread encodes and compresses Parquet parts while the next chunk is
+        # generated; the parts and their order are the same as without it.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="seemingly-write") as pool:
+            orders = PartWriter(out / "orders", pool)
+            offers = PartWriter(out / "offers", pool)
+            latent = PartWriter(Path(latent_dir), pool) if latent_dir is not None else None
+            n_users = _simulate_offers(
+                cfg, cat, pools, start, real_orders, n_offers, seed, rng, orders, offers, latent
+            )
+            for writer in (orders, offers, latent):
+                if writer is not None:
+                    writer.close()
+        paths["offers"], paths["orders"] = offers.directory, orders.directory
+        counts["offers"], counts["orders"] = offers.rows, orders.rows
+        counts["queries"], counts["users"] = pools.n, n_users
+        truth = truth_dict(cfg, seed, n_offers, counts)
+        (out / "truth.json").write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
+        paths["truth"] = out / "truth.json"
+    paths = {name: target / p.relative_to(out) for name, p in paths.items()}
+    return SimulationResult(target, paths, counts, truth, round(time.perf_counter() - t0, 3))
 
 
 def _simulate_offers(

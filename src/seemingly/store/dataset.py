@@ -46,6 +46,10 @@ def dataset_label_settings(data: str | os.PathLike[str]) -> LabelSettings | None
         content = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ContractError(f"{path}: not valid JSON ({exc}). {fix}") from None
+    except RecursionError:  # a hostile file nested thousands deep
+        raise ContractError(f"{path}: nested too deeply to be a dataset.json. {fix}") from None
+    except OSError as exc:
+        raise ContractError(f"{path}: cannot be read ({exc.strerror}). {fix}") from None
     if not isinstance(content, dict):
         raise ContractError(
             f"{path}: expected a JSON object with a 'labels' key, got "

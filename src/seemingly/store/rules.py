@@ -119,7 +119,8 @@ def _parse_column(
     to its scalar values (a list or object is the rule non_scalar_value)."""
     if typ == "JSON" or _is_nested(typ):
         nested = (
-            f"(json_type({col}) IN ('ARRAY', 'OBJECT'))" if typ == "JSON" else f"({col} IS NOT NULL)"
+            f"(json_type({col}) IN ('ARRAY', 'OBJECT'))" if typ == "JSON"
+            else f"({col} IS NOT NULL)"
         )
         scalar = f"(CASE WHEN {nested} THEN NULL ELSE {col}->>'$' END)" if typ == "JSON" else (
             "CAST(NULL AS VARCHAR)")

@@ -135,6 +135,11 @@ def _tradeoff(ctx: Context) -> TradeoffBlock | None:
 
     if not ctx.require("tradeoff", "offers", "judgments"):
         return None
+    below = _below_tradeoff_minimum(ctx)
+    if below is not None:
+        ctx.warnings.append(f"tradeoff: skipped, {below}")
+        ctx.skipped["tradeoff"] = below
+        return None
     try:
         data = tradeoff_data(ctx.store, ctx.settings)
         trained = fit_tradeoff_models(data, ctx.settings)
@@ -146,6 +151,32 @@ def _tradeoff(ctx: Context) -> TradeoffBlock | None:
         ctx.skipped["tradeoff"] = str(exc)
         return None
     return result.to_block()
+
+
+def _below_tradeoff_minimum(ctx: Context) -> str | None:
+    """Why the data is below the trade-off's stated minimum, or None when it meets it.
+
+    The models learn from judged offers and are evaluated on held-out queries, K-fold
+    (``models.eval_folds``): each fold needs at least two queries to train on and one to
+    hold out, and each outcome needs offers with and without it.
+    """
+    offers = ctx.store.table("offers")
+    judged = ctx.store.table("judgments").select("query", "product_id").distinct()
+    j = offers.join(judged, ["query", "product_id"])
+    row = j.aggregate(queries=j.query.nunique(), n=j.count(), bought=j.purchased.sum(),
+                      engaged=j.engaged.sum()).execute().iloc[0]
+    need = max(3, ctx.settings.models.eval_folds + 2)
+    queries, n = int(row["queries"]), int(row["n"])
+    if queries < need:
+        return (f"the trade-off needs judged offers of at least {need} queries (to train and "
+                f"hold out queries, models.eval_folds={ctx.settings.models.eval_folds}); "
+                f"the data has {queries}")
+    for outcome, k in (("purchased", int(row["bought"] or 0)),
+                       ("engaged", int(row["engaged"] or 0))):
+        if k == 0 or k == n:
+            return (f"the trade-off needs judged offers with and without {outcome}; all "
+                    f"{n:,} judged offers have {outcome}={str(k == n).lower()}")
+    return None
 
 
 def _models(ctx: Context) -> ModelsBlock | None:

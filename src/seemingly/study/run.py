@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from seemingly.config import AnalysisSettings, LabelSettings
+from seemingly.outputs import output_dir
 from seemingly.results import Results, RunBlock
 
 if TYPE_CHECKING:
@@ -105,9 +106,40 @@ def run_study(
     >>> result.results.hypotheses["price"]["purchase"].supported  # doctest: +SKIP
     >>> result.timings["hypotheses"]  # doctest: +SKIP
     """
-    out_dir = Path(out)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    target = Path(out)
     settings = settings or AnalysisSettings(seed=seed)
+    # Written into a sibling folder and swapped in at the end (seemingly.outputs): a failed or
+    # killed run leaves the previous output whole, never old and new files side by side. The
+    # previous store is carried over, so an unchanged input is not ingested again.
+    with output_dir(target, writer="study", inputs=(data,), own_names=OWN_NAMES,
+                    keep=("store.duckdb",)) as tmp:
+        result = _run(data, tmp, settings, world, n_offers, seed, on_stage)
+
+    def moved(p: Path) -> Path:
+        return target / p.relative_to(tmp)
+
+    return StudyResult(
+        target, moved(result.results_path), moved(result.report_path),
+        tuple(moved(t) for t in result.tables),
+        moved(result.models_dir) if result.models_dir is not None else None,
+        result.timings, result.results,
+    )
+
+
+#: What a study folder holds: an older one without a marker is replaced only if it holds
+#: nothing else.
+OWN_NAMES = ("results.json", "report.html", "tables", "models", "store.duckdb", "data")
+
+
+def _run(
+    data: str | Path | None,
+    out_dir: Path,
+    settings: AnalysisSettings,
+    world: str,
+    n_offers: int,
+    seed: int,
+    on_stage: Callable[[str, str], None] | None,
+) -> StudyResult:
     timings: dict[str, float] = {}
     notify = on_stage or (lambda stage, state: None)
 

@@ -24,11 +24,32 @@ from seemingly.results import (
 if TYPE_CHECKING:
     from seemingly.store import StoreLike
 
-__all__ = ["write_tables"]
+__all__ = ["neutralise", "write_tables"]
+
+
+# OWASP's CSV-injection rule: a cell a spreadsheet would read as a formula (or whose leading
+# tab or carriage return hides one) gets a leading apostrophe, which the spreadsheet shows as
+# text. Titles and queries are user text: `=HYPERLINK(...)` must stay inert in tables/*.csv.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> Any:
+    """``value`` safe for a spreadsheet cell: text starting like a formula gets a leading '."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _neutral_text(expr: Any) -> Any:
+    """The Ibis form of :func:`neutralise` for the engine-written levels.csv."""
+    import ibis
+
+    starts = expr.substr(0, 1).isin(list(FORMULA_START))
+    return starts.ifelse(ibis.literal("'") + expr, expr)
 
 
 def _write(path: Path, rows: Iterable[dict[str, Any]]) -> Path | None:
-    rows = list(rows)
+    rows = [{k: neutralise(v) for k, v in r.items()} for r in rows]
     if not rows:
         return None
     fields: list[str] = []
@@ -157,7 +178,9 @@ def write_tables(
         from seemingly.explain.measures import levels
 
         # Per-pair levels can be large: the engine writes the file, nothing goes through pandas.
-        lv = levels(store, settings).order_by(["query", "product_id"])
+        lv = levels(store, settings)
+        lv = lv.mutate(**{c: _neutral_text(lv[c]) for c, t in lv.schema().items()
+                          if t.is_string()}).order_by(["query", "product_id"])
         path = out / "levels.csv"
         store.con.to_csv(lv, path)
         written.append(path)
