@@ -115,14 +115,26 @@ class ProductEntries:
             offsets = np.zeros(len(ids), np.int64)
             if len(ids) > 1:
                 np.cumsum([len(a) for a in ids[:-1]], out=offsets[1:])
-            return ProductBatch(got, np.array(rows[WORD_ROW], np.int64),  # type: ignore[arg-type]
-                                np.array(rows[CHAR_ROW], np.int64),
-                                np.array(rows[TEXT_ROW], np.int64),
-                                np.array(words.rows(queries), np.int64),
-                                np.array(chars.rows(queries), np.int64),
-                                words.view(), chars.view(),
-                                np.concatenate(ids) if ids else np.zeros(0, np.int64), offsets,
-                                self._query_tokens(queries))
+            batch = ProductBatch(got, np.array(rows[WORD_ROW], np.int64),  # type: ignore[arg-type]
+                                 np.array(rows[CHAR_ROW], np.int64),
+                                 np.array(rows[TEXT_ROW], np.int64),
+                                 np.array(words.rows(queries), np.int64),
+                                 np.array(chars.rows(queries), np.int64),
+                                 words.view(), chars.view(),
+                                 np.concatenate(ids) if ids else np.zeros(0, np.int64), offsets,
+                                 self._query_tokens(queries))
+            if self._over_budget():
+                # A batch larger than the budget was stored whole (its rows must exist); keep
+                # none of it past this call. The batch's views keep their own arrays alive.
+                words.clear()
+                chars.clear()
+                self._forget()
+            return batch
+
+    def _over_budget(self) -> bool:
+        return any(m is not None and n > m for n, m in (
+            (self.words.nbytes, self.words.max_bytes), (self.chars.nbytes, self.chars.max_bytes),
+            (self._bytes, self.max_bytes)))
 
     def _forget(self) -> None:
         self._entries.clear()
