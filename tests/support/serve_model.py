@@ -32,3 +32,20 @@ def catalog_candidates(root: Path, n: int, *, start: int = 0) -> list[dict[str, 
         {k: v for k, v in row.items() if k in cols and not pd.isna(v)}
         for row in products.to_dict("records")
     ]
+
+
+_SHARED: dict[str, Path] = {}
+
+
+def shared_model_dir() -> Path:
+    """One trained model directory per test process (the serve and adversarial tests read it,
+    never change it: tests that corrupt a model corrupt a copy)."""
+    if "dir" not in _SHARED:
+        import atexit
+        import shutil
+        import tempfile
+
+        root = Path(tempfile.mkdtemp(prefix="seemingly-model-"))
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
+        _SHARED["dir"] = build_model_dir(root)
+    return _SHARED["dir"]
