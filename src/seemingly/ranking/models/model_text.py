@@ -88,7 +88,8 @@ def check_model_text(data: bytes, path: Path) -> str:
     bounds = [m.start() for m in trees] + [end + 1]
     for i, m in enumerate(trees):
         if int(m.group(1)) != i:
-            raise bad(f"tree {i}", f"trees must be numbered in order; found 'Tree={m.group(1)}'")
+            found = m.group(1).decode()
+            raise bad(f"tree {i}", f"trees must be numbered in order; found 'Tree={found}'")
     if "tree_sizes" in header:
         sizes = header["tree_sizes"].split()
         if len(sizes) != len(trees):

@@ -153,7 +153,8 @@ class Ranker:
             if entry is None:
                 continue
             file = entry.get("file") if isinstance(entry, dict) else None
-            if file not in manifest["files"]:  # read_manifest vetted and hashed only those
+            if not isinstance(file, str) or file not in manifest["files"]:
+                # read_manifest vetted and hashed only the files it lists
                 raise ModelArtifactError(
                     f"{d}: the {name} model's file {file!r} is not among the manifest's "
                     "files; retrain")
