@@ -169,7 +169,9 @@ def null_counts(tables: dict[str, pd.DataFrame]) -> dict[str, dict[str, int]]:
     return out
 
 
-OWN_NAMES = tuple(f"{t}{ext}" for t in TABLES for ext in (".parquet", ".csv", ".jsonl")) + (
+# What a conversion writes; a folder holding anything else (a user's products.csv) is not
+# ours, even with --force.
+OWN_NAMES = tuple(f"{t}.parquet" for t in TABLES) + (
     REPORT_FILE, DATASET_FILE,
 )
 

@@ -203,7 +203,7 @@ def analyze_cmd(
     from rich.console import Console
 
     from seemingly.config import AnalysisSettings, LabelSettings
-    from seemingly.errors import ContractError, OutputError
+    from seemingly.errors import ContractError
     from seemingly.outputs import output_dir
     from seemingly.store import StoreLike, dataset_label_settings, open_data
     from seemingly.study.analysis import analyze
@@ -243,7 +243,7 @@ def analyze_cmd(
             with store, console.status("measuring ..."):
                 results = analyze(store, settings)
             path = out / results.write(tmp).name
-    except (ContractError, OutputError, FileNotFoundError) as exc:
+    except (ValueError, OSError) as exc:  # ContractError, OutputError, a full disk
         raise _fail(exc) from None
     total = time.perf_counter() - start
     typer.echo(

@@ -44,12 +44,12 @@ def train_cmd(
     settings = _settings(seed, None)
     start = time.perf_counter()
     try:
-        store = open_data(data, work or out.parent / f"{out.name}-work")
         # The new model is written beside the old and swapped in whole: a failed or killed
         # run leaves the old model loadable. A model folder lists its files in its own
-        # manifest, so it gets no marker.
-        with store, output_dir(out, writer="train", inputs=(data,), marker=False,
-                               own_names=_model_files(out)) as tmp:
+        # manifest, so it gets no marker. Refused before any work (or store) is written.
+        with output_dir(out, writer="train", inputs=(data,), marker=False,
+                        own_names=_model_files(out)) as tmp, \
+                open_data(data, work or out.parent / f"{out.name}-work") as store:
             trained = train(store, settings, tmp,
                             window_split=settings.models.window_split,
                             test_fraction=settings.models.test_fraction,

@@ -154,29 +154,14 @@ def _tradeoff(ctx: Context) -> TradeoffBlock | None:
 
 
 def _below_tradeoff_minimum(ctx: Context) -> str | None:
-    """Why the data is below the trade-off's stated minimum, or None when it meets it.
+    """Why the data is below the trade-off's stated minimum, or None when it meets it: each
+    of the K folds over queries (``models.eval_folds``) needs queries to train on and one
+    to hold out."""
+    from seemingly.ranking.models.train import below_minimum
 
-    The models learn from judged offers and are evaluated on held-out queries, K-fold
-    (``models.eval_folds``): each fold needs at least two queries to train on and one to
-    hold out, and each outcome needs offers with and without it.
-    """
-    offers = ctx.store.table("offers")
-    judged = ctx.store.table("judgments").select("query", "product_id").distinct()
-    j = offers.join(judged, ["query", "product_id"])
-    row = j.aggregate(queries=j.query.nunique(), n=j.count(), bought=j.purchased.sum(),
-                      engaged=j.engaged.sum()).execute().iloc[0]
-    need = max(3, ctx.settings.models.eval_folds + 2)
-    queries, n = int(row["queries"]), int(row["n"])
-    if queries < need:
-        return (f"the trade-off needs judged offers of at least {need} queries (to train and "
-                f"hold out queries, models.eval_folds={ctx.settings.models.eval_folds}); "
-                f"the data has {queries}")
-    for outcome, k in (("purchased", int(row["bought"] or 0)),
-                       ("engaged", int(row["engaged"] or 0))):
-        if k == 0 or k == n:
-            return (f"the trade-off needs judged offers with and without {outcome}; all "
-                    f"{n:,} judged offers have {outcome}={str(k == n).lower()}")
-    return None
+    k = ctx.settings.models.eval_folds
+    return below_minimum(ctx.store, max(3, k + 2),
+                         f"to train and hold out queries, models.eval_folds={k}")
 
 
 def _models(ctx: Context) -> ModelsBlock | None:
