@@ -142,8 +142,11 @@ class DeadlineProtocol(HttpToolsProtocol):
             self.transport.write(
                 b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
                 b"connection: close\r\n\r\n%s" % (status, reason, len(body), body))
-            if cycle is not None:  # a handler still reading the body: its answer goes nowhere
-                cycle.response_complete = True
+            if cycle is not None:
+                # a handler still waiting for the body now reads a disconnect, and whatever
+                # it sends is dropped (uvicorn's cycle ignores a disconnected client)
+                cycle.disconnected = True
+                cycle.message_event.set()
         self.logger.info("closing %s: %s", _peer(self.client), detail)
         self.transport.close()
 
