@@ -1,21 +1,12 @@
 """The adversarial suite: bad inputs a careless or hostile user would give (issue 22).
 
-Helpers live in ``support.adversarial``; this file holds the fixtures and prints the count of
-cases in the terminal summary.
+Helpers live in ``support.adversarial``; this file prints the count of cases in the terminal
+summary.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from support.adversarial import write_data
-
-
-@pytest.fixture
-def data(tmp_path: Path) -> Path:
-    """The README's minimal example as a data folder."""
-    return write_data(tmp_path / "mydata")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
