@@ -202,6 +202,7 @@ def output_dir(
         raise OutputError(f"{target}: is a file, not a folder; give a folder for the output")
     _check_inputs(t, inputs)
     with output_lock(t):
+        _recover(t)
         if t.exists() and any(t.iterdir()):
             ok, foreign = _owned(t, writer, own)
             if not ok:
@@ -261,6 +262,16 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
+
+
+def _recover(target: Path) -> None:
+    """Finish a swap a killed run left between its two renames: with the target gone, the
+    previous output (``.NAME.old-PID``) is put back; beside a target it is removed."""
+    for old in sorted(target.parent.glob(f".{target.name}.old-*")):
+        if not target.exists() and old.is_dir() and not old.is_symlink():
+            os.rename(old, target)
+        else:
+            _remove(old)
 
 
 def _swap(tmp: Path, target: Path) -> None:

@@ -290,3 +290,19 @@ def test_truncated_simulate_output_does_not_validate(tmp_path: Path) -> None:
     (tmp_path / "sim" / MARKER).write_text(json.dumps({**marker, "complete": False}))
     assert_refused(invoke(["validate", tmp_path / "sim"]), 1, r"incomplete output of seemingly")
     assert tree_hash(tmp_path) != before  # (only the marker edited above)
+
+
+def test_swap_killed_between_its_renames_is_recovered(tmp_path: Path) -> None:
+    """A run killed after moving the old output aside, before the new one took its place,
+    leaves `.NAME.old-PID`: the next run puts it back (and then replaces it as usual)."""
+    from seemingly.outputs import output_dir
+
+    target = tmp_path / "out"
+    with output_dir(target, writer="test") as tmp:
+        (tmp / "a.txt").write_text("old")
+    target.rename(tmp_path / ".out.old-999999")  # the state a kill there leaves
+    with pytest.raises(RuntimeError, match="stop"), output_dir(target, writer="test"):
+        assert (target / "a.txt").read_text() == "old"  # recovered before the run writes
+        raise RuntimeError("stop")
+    assert (target / "a.txt").read_text() == "old"
+    assert not (tmp_path / ".out.old-999999").exists()
