@@ -69,6 +69,9 @@ CASES: list[tuple[str, Argv, int, str]] = [
      r"store-link\.duckdb: is a symlink"),
     ("ingest-o-foreign-duckdb", lambda t, d: ["ingest", d, "-o", _foreign_duckdb(t)], 1,
      r"theirs\.duckdb: exists and is not a store"),
+    ("ingest-spark-user-folder",
+     lambda t, d: ["ingest", d, "-o", user_dir(t), "--backend", "spark"], 1,
+     r"mine: holds files seemingly ingest did not write \(thesis\.txt\)"),
     # study --out (findings 1, 13)
     ("study-out-existing-file", lambda t, d: ["study", d, "--out", user_file(t)], 1,
      r"notes\.csv: is a file, not a folder"),

@@ -264,13 +264,28 @@ def write_spark_store(
     ``seemingly_meta/`` (written last: a folder without it is an unfinished write).
     :func:`open_spark_store` opens it without validating again.
     """
+    out = os.fspath(out_dir).rstrip("/")
+    if "://" not in out:
+        # A local store folder is written beside its target and swapped in (seemingly.outputs):
+        # never over a folder of the user's files, never half-new.
+        from seemingly.contract import TABLES
+        from seemingly.outputs import output_dir
+
+        with output_dir(out, writer="ingest", inputs=(data_dir,),
+                        own_names=(*TABLES, "quarantine", _META)) as tmp:
+            return _write_spark_store(data_dir, str(tmp), spark, settings)
+    return _write_spark_store(data_dir, out, spark, settings)
+
+
+def _write_spark_store(
+    data_dir: str | os.PathLike[str], out: str, spark: Any, settings: SparkSettings | None
+) -> IngestReport:
     session, owns = _session(spark, settings)
     try:
         _prepare(session)
         from seemingly.store.spark.build import build_spark
 
         built = build_spark(session, os.fspath(data_dir))
-        out = os.fspath(out_dir).rstrip("/")
         if _path_exists(session, f"{out}/{_META}"):
             # Overwriting tables under a live marker would leave a half-new store that opens.
             _meta_frame(session, built.report).limit(0).write.mode("overwrite").parquet(
