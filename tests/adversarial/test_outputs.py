@@ -309,3 +309,20 @@ def test_swap_killed_between_its_renames_is_recovered(tmp_path: Path) -> None:
         raise RuntimeError("stop")
     assert (target / "a.txt").read_text() == "old"
     assert not (tmp_path / ".out.old-999999").exists()
+
+
+def test_rerun_reuses_the_earlier_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The swap keeps what made reruns cheap: an unchanged input's store is carried into the
+    new output (hard link) and reused, not ingested again."""
+    data = write_data(tmp_path / "mydata")
+    out = tmp_path / "out"
+    from seemingly.results import Results
+
+    monkeypatch.setattr("seemingly.study.analysis.analyze", lambda store, settings: Results())
+    assert invoke(["analyze", data, "-o", out]).exit_code == 0
+    first = (out / "store.duckdb").stat().st_ino
+    assert invoke(["analyze", data, "-o", out]).exit_code == 0
+    assert (out / "store.duckdb").stat().st_ino == first
+    (data / "products.csv").write_text((data / "products.csv").read_text() + "p3,t,c,1,b\n")
+    assert invoke(["analyze", data, "-o", out]).exit_code == 0
+    assert (out / "store.duckdb").stat().st_ino != first  # a changed input is ingested again
