@@ -4,9 +4,10 @@ uvicorn bounds only the idle time between requests (``timeout_keep_alive``): a c
 opens a connection and sends its headers one byte at a time, or never finishes its body, holds
 the socket as long as it likes, and a few hundred such clients starve the server (the
 "slowloris" attack). ``h11_max_incomplete_event_size`` bounds the size, not the time, and
-only for the h11 parser. Granian's ``--http1-header-read-timeout`` is a header deadline but
-nothing for the body, and Hypercorn's ``read_timeout`` restarts at every byte received, so a
-client trickling one byte a second never hits it.
+only for the h11 parser. Granian and Hypercorn have read-timeout settings, but moving to
+another server would mean another dependency and another worker model for one rule, and a
+per-read timeout (one that restarts at every byte) would not stop a client that trickles a
+byte at a time; these deadlines are totals.
 
 So :class:`DeadlineProtocol` extends uvicorn's httptools protocol with three rules:
 
