@@ -116,7 +116,9 @@ def _check_tree(tree: dict[str, str], n_features: int, bad: Callable) -> None:
         raise bad("num_cat must be >= 0")
     if tree.get("is_linear", "0") != "0":
         raise bad("linear trees are not supported")
-    expected = {k: n_leaves for k in _LEAF_ARRAYS}
+    # A one-leaf tree (a constant model, e.g. trained on one class) is read from its leaf_value
+    # alone: LightGBM writes its leaf_weight and leaf_count empty and never parses them.
+    expected = {k: n_leaves for k in _LEAF_ARRAYS} if n_leaves > 1 else {"leaf_value": 1}
     if n_leaves > 1:
         expected.update({k: n_leaves - 1 for k in _SPLIT_ARRAYS})
     arrays = {}
