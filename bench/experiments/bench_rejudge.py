@@ -91,7 +91,7 @@ def main() -> None:
         tag = "votes + behaviour + cross-fitted score" if with_model else "votes + behaviour"
         print(f"[{tag}] slips {n_slips}, k {k}: precision@k ours {prec['ours']:.3f}, "
               f"naive {prec['naive']:.3f}, ratio "
-              f"{prec['ours'] / max(prec['naive'], 1e-9):.2f}")
+              f"{prec['ours'] / prec['naive'] if prec['naive'] > 0 else float('inf'):.2f}")
         if with_model:
             print("recall curve (top n: ours / naive):")
             for mult in (1, 2, 3, 5, 10, 20):

@@ -35,6 +35,7 @@ STAGES = (
     "strategies",
     "tradeoff",
     "train",
+    "labels",
     "tables",
     "report",
 )
@@ -43,6 +44,7 @@ STAGES = (
 _BLOCK_STAGE = {
     **{name: name for name in ("hypotheses", "examples", "relations", "strategies", "tradeoff")},
     "models": "train",  # saves the models the trade-off fitted (or the relevance model alone)
+    "labels": "labels",
 }
 
 
@@ -183,8 +185,8 @@ def _build_blocks(ctx: Context, stage: Callable[[str], AbstractContextManager[No
     blocks: dict[str, BaseModel | None] = {}
     for name, build in BLOCKS.items():
         if name == "data":  # a few counts, built last to carry every stage's warnings
-            blocks[name] = build(ctx)
+            blocks[name] = ctx.built[name] = build(ctx)
             continue
         with stage(_BLOCK_STAGE.get(name, "overview")):
-            blocks[name] = build(ctx)
+            blocks[name] = ctx.built[name] = build(ctx)
     return blocks
