@@ -67,8 +67,7 @@ def votes_data(votes: pd.DataFrame) -> VoteData:
     keys = v[["query", "product_id"]].astype(str)
     pair_codes, pair_index = pd.MultiIndex.from_frame(keys).factorize(sort=True)
     worker, annotators = pd.factorize(ann.astype(str), sort=True)
-    pairs = pair_index.to_frame(index=False)
-    pairs.columns = ["query", "product_id"]
+    pairs = pd.DataFrame(list(pair_index), columns=["query", "product_id"])
     return VoteData(task=np.asarray(pair_codes, np.int64), worker=np.asarray(worker, np.int64),
                     vote=v["vote"].to_numpy().astype(np.int64), pairs=pairs,
                     annotators=np.asarray(annotators, dtype=object))
@@ -197,7 +196,8 @@ def annotator_quality(d: VoteData, posterior: np.ndarray
     posterior (soft counts), and the accuracy ``sum_c prior_c P(vote c | class c)``."""
     probas = np.column_stack([1.0 - posterior, posterior])
     counts = np.zeros((d.n_workers, 2, 2))
-    np.add.at(counts, (d.worker, slice(None), d.vote), probas[d.task])
+    for c in (0, 1):  # counts[w, c, l] += P(class c) of each judgment of w voting l
+        np.add.at(counts[:, c, :], (d.worker, d.vote), probas[d.task, c])
     with np.errstate(invalid="ignore", divide="ignore"):
         confusion = counts / counts.sum(axis=2, keepdims=True)
     confusion = np.nan_to_num(confusion, nan=0.5)

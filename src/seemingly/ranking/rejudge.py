@@ -122,7 +122,8 @@ class LabelQuality:
 
         def rows(label: str) -> list[RejudgeRow]:
             q = self.queue(label).head(n)
-            return [RejudgeRow(**r) for r in q[list(QUEUE_COLUMNS)].to_dict("records")]
+            records = q[list(QUEUE_COLUMNS)].to_dict("records")
+            return [RejudgeRow.model_validate(r) for r in records]
 
         sp, se = self.shares["purchases"], self.shares["engagements"]
         share = MislabelledShare(purchases=ShareCI(value=sp[0], ci=sp[1]),

@@ -82,8 +82,8 @@ def _coefs(eff: Effects, null: bool) -> dict[str, Any]:
     return d
 
 
-def label_rows(pairs: dict[str, np.ndarray], query_text: Sequence[str],
-               product_ids: Sequence[str]) -> dict[str, Any]:
+def label_rows(pairs: dict[str, np.ndarray], query_text: Sequence[str] | np.ndarray,
+               product_ids: Sequence[str] | np.ndarray) -> dict[str, Any]:
     """truth.json's ``labels``: each judged pair's true relevance and its majority label.
 
     ``pairs`` is :func:`seemingly.simulate.judge.label_truth`'s output. A majority label is

@@ -143,8 +143,13 @@ def run_study(
 
         # A converter's dataset.json says how its labels read, unless the caller said else.
         labels = dataset_label_settings(data_path)
-        if labels is not None and settings.labels == LabelSettings():
-            settings = settings.model_copy(update={"labels": labels})
+        # (the scale fields only: an aggregation method chosen by the caller is kept)
+        scale = ("relevant_at", "esci_relevant", "tie")
+        mine = settings.labels
+        if labels is not None and all(getattr(mine, f) == getattr(LabelSettings(), f)
+                                      for f in scale):
+            merged = mine.model_copy(update={f: getattr(labels, f) for f in scale})
+            settings = settings.model_copy(update={"labels": merged})
         store = open_data(data_path, out_dir)
 
     from seemingly.study.analysis import Context, assemble
