@@ -124,3 +124,25 @@ def test_perfect_labels_give_a_near_empty_queue(tmp_path: Path) -> None:
     assert likely <= 0.005 * len(irr), likely
     lo, _ = lq.shares["purchases"][1]
     assert lo == pytest.approx(0.0, abs=1e-12)
+
+
+def test_aggregation_setting_reaches_the_labels(tmp_path: Path) -> None:
+    """With Dawid–Skene the queue's labels are the model's, and the block says so."""
+    from seemingly.config import LabelSettings
+    from seemingly.explain.labels import relevance
+
+    data = tmp_path / "w"
+    simulate(data, "default", n_offers=5_000, seed=2)
+    settings = AnalysisSettings(seed=2, labels=LabelSettings(aggregation="dawid_skene"))
+    with open_data(data, tmp_path / "store") as store:
+        lq = label_quality(store, settings)
+        rel = relevance(store, settings.labels).to_pandas()
+    block = lq.to_block(settings)
+    assert block.aggregation == "dawid_skene" and block.model_score is False
+    m = lq.frame.merge(rel, on=["query", "product_id"], validate="one_to_one")
+    assert ((m["label"] == "relevant") == m["relevant"]).all()
+    assert block.queue and all(r.label == "irrelevant" for r in block.queue)
+    assert [r.posterior_wrong for r in block.queue] == sorted(
+        (r.posterior_wrong for r in block.queue), reverse=True)
+    assert len(block.annotators) == 12
+    assert all(abs(sum(row) - 1) < 1e-6 for a in block.annotators for row in a.confusion)
