@@ -111,7 +111,7 @@ def test_hand_worked_dawid_skene() -> None:
     np.testing.assert_allclose(a.posterior, [1.0, 0.5] * 10, atol=1e-9)
     assert a.n_iter == 2
     good, yes_man = list(d.annotators).index("good"), list(d.annotators).index("yes_man")
-    np.testing.assert_allclose(a.confusion[good], [[1, 0], [1 / 3, 2 / 3]], atol=1e-9)
+    np.testing.assert_allclose(a.confusion[good], np.array([[1, 0], [1 / 3, 2 / 3]]), atol=1e-9)
     np.testing.assert_allclose(a.confusion[yes_man], [[0, 1], [0, 1]], atol=1e-9)
     np.testing.assert_allclose(a.accuracy, [0.75, 0.75], atol=1e-9)
     assert a.prior == pytest.approx(0.75)

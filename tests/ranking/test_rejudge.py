@@ -37,7 +37,7 @@ def test_mislabelled_share_by_hand() -> None:
     value, ci = mislabelled_share(k, np.array([1.0, 0.5, 0.9, 0.0]), groups, n_draws=200,
                                   seed=1, confidence=0.9)
     assert value == pytest.approx((10 + 15) / 100)
-    assert ci is not None and ci[0] <= value <= ci[1]
+    assert ci is not None and value is not None and ci[0] <= value <= ci[1]
     # certain labels: the interval is the bootstrap's over queries only, and 0 stays 0
     value, ci = mislabelled_share(k, np.zeros(4), groups, n_draws=200, seed=1, confidence=0.9)
     assert value == 0.0 and ci == (0.0, 0.0)
