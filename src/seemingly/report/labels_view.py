@@ -71,6 +71,6 @@ def labels_context(results: Results, skip_reason: Any) -> dict[str, Any]:
                         "accuracy": fmt_pct(a.accuracy, 1),
                         "fp": fmt_pct(a.confusion[0][1], 1), "fn": fmt_pct(a.confusion[1][0], 1)}
                        for a in worst[:_TOP]],
-        "categories": [{"name": label(k), "alpha": fmt_num(v.alpha), "items": fmt_int(v.n_items)}
+        "categories": [{"name": label(k), "alpha": fmt_num(v.alpha), "n_items": fmt_int(v.n_items)}
                        for k, v in b.agreement_by_category.items()],
     }
