@@ -20,6 +20,25 @@ class LabelSettings(BaseModel):
     relevant_at: float = Field(1.0, description="numeric grades >= this are relevant")
     esci_relevant: tuple[str, ...] = Field(("E",), description="ESCI letters read as relevant")
     tie: Literal["not_relevant", "relevant"] = "not_relevant"
+    aggregation: Literal["majority", "dawid_skene", "mace"] = Field(
+        "majority",
+        description="how several judgments of a pair become one label: majority of the votes "
+        "(ties by `tie`), or P(relevant) > 0.5 under Dawid-Skene or MACE (annotator models)",
+    )
+    wrong_at: float = Field(
+        0.5, gt=0, lt=1,
+        description="re-judging queue: a label is 'likely wrong' (and flipped in the corrected "
+        "hypotheses) when the posterior that it is wrong exceeds this",
+    )
+    rejudge_folds: int = Field(
+        5, ge=2, le=20, description="query folds of the cross-fitted relevance score"
+    )
+    rejudge_rows: int = Field(
+        500, ge=0, description="rows of each re-judging queue kept in results.json / tables"
+    )
+    n_draws: int = Field(
+        2000, ge=100, description="posterior draws for the mislabelled-share interval"
+    )
 
 
 class HypothesisSettings(BaseModel):

@@ -443,3 +443,22 @@ def test_relations_block_renders_escaped_and_skips_when_absent(results: Results)
     page = render_html(Results(skipped={"relations": "no judgments table"}))
     section = page[page.index('<section id="relations">'):page.index('<section id="models">')]
     assert "no judgments table" in section
+
+
+def test_labels_section_shows_the_queues_verdicts_and_annotators(results: Results) -> None:
+    labels = results.labels
+    assert labels is not None and labels.queue and labels.verdicts
+    html = render_html(results)
+    section = _section(html, "labels")
+    assert "Skipped:" not in section
+    assert "majority of the votes" in section
+    share = labels.mislabelled_share
+    assert share is not None and share.purchases.value is not None
+    assert _pct(share.purchases.value, 1) in section
+    assert labels.queue[0].product_id in section and labels.reverse_queue[0].product_id in section
+    assert section.count("<tr") >= 1 + len(labels.verdicts) + len(labels.agreement_by_category)
+    assert "built-in method" not in section  # a Jinja key that shadows a dict method
+    for name, cat in labels.agreement_by_category.items():
+        assert f"<td>{name}</td>" in section and f"{cat.n_items:,}" in section
+    html = render_html(Results(skipped={"labels": "no judgments table"}))
+    assert "no judgments table" in _section(html, "labels")

@@ -48,22 +48,40 @@ def test_every_output_is_written(runs: tuple[Path, Path]) -> None:
     out = runs[0]
     results = json.loads((out / "results.json").read_text())
     for key in ("contract_version", "data", "overview", "hypotheses", "strategies", "tradeoff",
-                "examples", "models", "run"):
+                "examples", "models", "labels", "run"):
         assert key in results, key
     assert results["data"]["offers"] == 20_000
     timed = set(results["run"]["timings"])
     assert timed == set(STAGES) - {"simulate"}  # data was given, so nothing was simulated
     for table in ("levels", "hypothesis_effects", "hypothesis_curves", "strategies", "tradeoff",
-                  "examples"):
+                  "examples", "rejudge"):
         assert (out / "tables" / f"{table}.csv").stat().st_size > 0, table
     assert (out / "models" / "manifest.json").is_file()
     assert (out / "report.html").stat().st_size > 1_000_000  # plotly.js is inlined
     assert any(XSS in e["title"] for e in results["examples"]["purchase"])
 
 
+def test_labels_block_and_rejudge_table(runs: tuple[Path, Path]) -> None:
+    out = runs[0]
+    labels = json.loads((out / "results.json").read_text())["labels"]
+    assert labels["aggregation"] == "majority"
+    for outcome in ("purchases", "engagements"):
+        share = labels["mislabelled_share"][outcome]
+        assert set(share) == {"value", "ci"}
+        assert share["ci"][0] <= share["value"] <= share["ci"][1]
+    assert labels["model_score"] is True  # the trade-off ran, so the score is in
+    assert {v["hypothesis"] for v in labels["verdicts"]} >= {"popularity", "price"}
+    table = pd.read_csv(out / "tables" / "rejudge.csv")
+    assert list(table.columns[:4]) == ["query", "product_id", "label", "posterior_wrong"]
+    assert table["posterior_wrong"].is_monotonic_decreasing
+    assert set(table["label"]) == {"relevant", "irrelevant"}
+    assert len(table) == len(labels["queue"]) + len(labels["reverse_queue"])
+
+
 def test_same_inputs_and_seed_give_the_same_numbers(runs: tuple[Path, Path]) -> None:
     a, b = (json.loads((out / "results.json").read_text()) for out in runs)
-    for block in ("data", "overview", "hypotheses", "strategies", "tradeoff", "examples"):
+    for block in ("data", "overview", "hypotheses", "strategies", "tradeoff", "examples",
+                  "labels"):
         assert a[block] == b[block], block
 
 
@@ -143,8 +161,9 @@ def test_every_model_is_fitted_with_the_model_settings(world: Path, tmp_path: Pa
     settings = AnalysisSettings(seed=3, models=models)
     with open_data(world, tmp_path) as store:
         results = analyze(store, settings, models_dir=tmp_path / "models")
-    # 1 saved + 2 fold refits + 2 folds x 3 cross-fits, every one with 7 trees
-    assert seen == [7] * 9
+    # 1 saved + 2 fold refits + 2 folds x 3 cross-fits, then the re-judging queue's
+    # cross-fitted relevance score (one per query fold), every one with 7 trees
+    assert seen == [7] * (9 + settings.labels.rejudge_folds)
     manifest = json.loads((tmp_path / "models" / "manifest.json").read_text())
     assert manifest["models"]["purchase"]["params"]["learning_rate"] == 0.2
     assert results.models is not None and results.tradeoff is not None

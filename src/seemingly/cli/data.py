@@ -195,6 +195,11 @@ def analyze_cmd(
     relevant_at: float | None = typer.Option(
         None, "--relevant-at", help="numeric grade from which a judgment is relevant (default 1)"
     ),
+    label_aggregation: str | None = typer.Option(
+        None, "--label-aggregation",
+        help="how several judgments of a pair become one label: majority (default), "
+        "dawid_skene, mace",
+    ),
     backend: str = typer.Option("duckdb", "--backend", help=_BACKEND_HELP),
     spark_master: str | None = typer.Option(None, "--spark-master", help=_MASTER_HELP),
     spark_conf: list[str] | None = typer.Option(None, "--spark-conf", help=_CONF_HELP),
@@ -219,10 +224,16 @@ def analyze_cmd(
     updates: dict[str, Any] = {}
     if min_offers is not None:
         updates["min_offers"] = min_offers
+    if label_aggregation not in (None, "majority", "dawid_skene", "mace"):
+        raise typer.BadParameter(
+            f"--label-aggregation {label_aggregation!r}: use majority, dawid_skene or mace")
+    label_updates: dict[str, Any] = {}
     if relevant_at is not None:
-        updates["labels"] = LabelSettings(
-            **{**base.labels.model_dump(), "relevant_at": relevant_at}
-        )
+        label_updates["relevant_at"] = relevant_at
+    if label_aggregation is not None:
+        label_updates["aggregation"] = label_aggregation
+    if label_updates:
+        updates["labels"] = LabelSettings(**{**base.labels.model_dump(), **label_updates})
     settings = AnalysisSettings(**{**base.model_dump(), **updates})
     console = Console(stderr=True)
     start = time.perf_counter()

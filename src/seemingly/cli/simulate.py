@@ -19,7 +19,8 @@ def simulate_cmd(
     world: str = typer.Option(
         "default",
         "--world",
-        help="named world: default, null, confounded, retail (see seemingly.simulate.WORLDS)",
+        help="named world: default, null, confounded, retail, perfect_labels "
+        "(see seemingly.simulate.WORLDS)",
     ),
     config: Path | None = typer.Option(
         None,

@@ -27,6 +27,10 @@ def study_cmd(
     min_offers: int = typer.Option(
         5, "--min-offers", min=1, help="offers a (query, product) level needs"
     ),
+    label_aggregation: str = typer.Option(
+        "majority", "--label-aggregation",
+        help="how several judgments of a pair become one label: majority, dawid_skene, mace",
+    ),
 ) -> None:
     """Validate -> ingest -> analyze -> strategies -> trade-off -> save its models -> report."""
     from rich.console import Console
@@ -48,7 +52,14 @@ def study_cmd(
         else:
             console.print(f"[dim]{stage}: skipped[/dim]")
 
-    settings = AnalysisSettings(seed=seed, min_offers=min_offers)
+    from seemingly.config import LabelSettings
+
+    if label_aggregation not in ("majority", "dawid_skene", "mace"):
+        console.print(f"[red]error:[/red] --label-aggregation {escape(label_aggregation)!s} is "
+                      "not one of majority, dawid_skene, mace", highlight=False)
+        raise typer.Exit(code=2)
+    settings = AnalysisSettings(seed=seed, min_offers=min_offers,
+                                labels=LabelSettings(aggregation=label_aggregation))  # type: ignore[arg-type]
     t0 = time.perf_counter()
     try:
         with console.status("running the study"):

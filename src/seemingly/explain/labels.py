@@ -3,7 +3,9 @@
 Labels arrive as text (``'1'``, ``'0.5'``, ``'true'``, ``'E'``). The scale is detected from the
 distinct labels: ESCI letters, booleans, or numeric grades (relevant when >= ``relevant_at``).
 Several judgments of one (query, product) are combined by majority; ties follow
-``LabelSettings.tie`` (default: not relevant).
+``LabelSettings.tie`` (default: not relevant). ``LabelSettings.aggregation`` may instead pick
+an annotator model (Dawid–Skene or MACE, :mod:`seemingly.explain.aggregation`): a pair is
+then relevant when its posterior P(relevant) is above 0.5 (at exactly 0.5, ``tie`` decides).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Literal
 import ibis
 import ibis.expr.types as ir
 import numpy as np
+import pandas as pd
 
 from seemingly.config import AnalysisSettings, LabelSettings
 from seemingly.errors import ContractError
@@ -22,7 +25,7 @@ from seemingly.results.explain import Agreement
 if TYPE_CHECKING:
     from seemingly.store import StoreLike
 
-__all__ = ["relevance", "agreement"]
+__all__ = ["relevance", "agreement", "vote_frame", "model_relevance", "category_agreement"]
 
 Scale = Literal["esci", "boolean", "numeric"]
 _ESCI = frozenset("ESCI")
@@ -94,6 +97,8 @@ def relevance(
     >>> rel.filter(rel.relevant).count().execute()  # doctest: +SKIP
     """
     ls = _label_settings(settings)
+    if ls.aggregation != "majority":
+        return model_relevance(store, ls)
     votes = _votes(store.table("judgments"), ls)
     g = votes.group_by(["query", "product_id"]).aggregate(
         n_judgments=votes.count(), n_relevant=votes.vote.cast("int64").sum()
@@ -110,6 +115,61 @@ def relevance(
         n_judgments=g.n_judgments.cast("int64"),
         relevant_share=g.n_relevant.cast("float64") / g.n_judgments.cast("float64"),
     )
+
+
+def vote_frame(store: StoreLike, settings: LabelSettings | AnalysisSettings | None = None
+               ) -> pd.DataFrame:
+    """One row per judgment: ``query, product_id, annotator_id, vote`` (bool), sorted, so the
+    annotator models see the same order run after run."""
+    ls = _label_settings(settings)
+    v = _votes(store.table("judgments"), ls).select("query", "product_id", "annotator_id",
+                                                     "vote")
+    return (v.to_pandas().sort_values(["query", "product_id", "annotator_id", "vote"])
+            .reset_index(drop=True))
+
+
+def model_relevance(store: StoreLike, settings: LabelSettings | AnalysisSettings | None = None
+                    ) -> ir.Table:
+    """:func:`relevance` under an annotator model: the same columns, plus ``posterior``.
+
+    Only the votes leave the engine (one row per judgment); the per-pair answer goes back as
+    an in-memory table on the store's connection, so the callers join it like the majority.
+    """
+    from seemingly.explain.aggregation import aggregate, votes_data
+
+    ls = _label_settings(settings)
+    d = votes_data(vote_frame(store, ls))
+    agg = aggregate(d, ls.aggregation)
+    n = np.bincount(d.task, minlength=d.n_tasks)
+    k = np.bincount(d.task, weights=d.vote, minlength=d.n_tasks)
+    post = agg.posterior
+    tie = np.isclose(post, 0.5)
+    relevant = np.where(tie, ls.tie == "relevant", post > 0.5)
+    frame = d.pairs.assign(relevant=relevant.astype(bool), n_judgments=n.astype("int64"),
+                           relevant_share=k / np.maximum(n, 1), posterior=post)
+    return ibis.memtable(frame)
+
+
+def category_agreement(store: StoreLike, settings: LabelSettings | AnalysisSettings | None = None
+                       ) -> dict[str, tuple[float | None, int]]:
+    """Krippendorff's alpha per product category: category -> (alpha, items judged twice or
+    more). Null alpha when a category has no such item or every vote is the same."""
+    ls = _label_settings(settings)
+    votes = _votes(store.table("judgments"), ls)
+    per_item = votes.group_by(["query", "product_id"]).aggregate(
+        n=votes.count(), k=votes.vote.cast("int64").sum())
+    cats = store.table("products").select("product_id", "category")
+    items = (per_item.filter(per_item.n >= 2).left_join(cats, "product_id")
+             .select("n", "k", "category").to_pandas())
+    items["category"] = items["category"].fillna("unknown")
+    out: dict[str, tuple[float | None, int]] = {}
+    for cat, g in sorted(items.groupby("category"), key=lambda x: str(x[0])):
+        k = g["k"].to_numpy(float)
+        n = g["n"].to_numpy(float)
+        counts = np.column_stack([n - k, k])
+        ok = len(g) > 0 and not (counts.sum(axis=0) == 0).any()
+        out[str(cat)] = (alpha_from_counts(counts) if ok else None, len(g))
+    return out
 
 
 def alpha_from_counts(counts: np.ndarray) -> float:

@@ -30,6 +30,7 @@ from seemingly.report.figures import (
     figure_json,
     strategy_values,
 )
+from seemingly.report.labels_view import labels_context
 from seemingly.results import Effect, Results, Term
 from seemingly.results.explain import LengthTerm
 
@@ -42,6 +43,7 @@ _NEEDS = {
     "tradeoff": ("offers", "judgments"),
     "models": ("offers",),
     "examples": ("offers", "judgments"),
+    "labels": ("judgments",),
 }
 
 
@@ -365,6 +367,7 @@ def build_context(results: Results) -> dict[str, Any]:
         "tradeoff": _tradeoff(results, fig),
         "models": _models(results, fig),
         "examples": _examples(results),
+        "labels": labels_context(results, skip_reason),
         "run": _run(results),
         "glossary": text.GLOSSARY,
         "figure_count": fig.n,

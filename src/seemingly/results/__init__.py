@@ -19,6 +19,7 @@ from seemingly.results.explain import (
     StrategiesBlock,
     Term,
 )
+from seemingly.results.labels import LabelsBlock, RejudgeRow
 from seemingly.results.model import RESULTS_FILE, Results, ResultsFileError, RunBlock
 from seemingly.results.ranking import (
     ModelEntry,
@@ -32,7 +33,8 @@ __all__ = [
     "Results", "ResultsFileError", "RESULTS_FILE", "schema",
     "DataBlock", "OverviewBlock", "HypothesesBlock", "Effect", "ExamplesBlock", "Example",
     "StrategiesBlock", "TradeoffBlock", "ObjectiveTradeoff", "TradeoffPoint", "ModelsBlock",
-    "ModelEntry", "RelationsBlock", "RunBlock", "Term", "Num", "Interval",
+    "ModelEntry", "RelationsBlock", "RunBlock", "Term", "Num", "Interval", "LabelsBlock",
+    "RejudgeRow",
 ]
 
 

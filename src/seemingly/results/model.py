@@ -24,6 +24,7 @@ from seemingly.results.explain import (
     RelationsBlock,
     StrategiesBlock,
 )
+from seemingly.results.labels import LabelsBlock
 from seemingly.results.ranking import ModelsBlock, TradeoffBlock
 
 __all__ = ["Results", "RunBlock", "ResultsFileError", "RESULTS_FILE", "REGENERATE"]
@@ -66,6 +67,7 @@ class Results(Block):
     tradeoff: TradeoffBlock | None = None
     models: ModelsBlock | None = None
     relations: RelationsBlock | None = None
+    labels: LabelsBlock | None = None
     skipped: dict[str, str] | None = None
     run: RunBlock | None = None
 

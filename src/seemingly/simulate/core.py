@@ -26,10 +26,10 @@ from seemingly.simulate.behaviour import (
 )
 from seemingly.simulate.catalog import Catalog, build_synthetic_catalog
 from seemingly.simulate.config import WorldConfig, load_world
-from seemingly.simulate.judge import judge
+from seemingly.simulate.judge import judge, label_truth
 from seemingly.simulate.queries import KINDS, Pools, build_pools
 from seemingly.simulate.sampling import KeySet
-from seemingly.simulate.truth import truth_dict
+from seemingly.simulate.truth import label_rows, truth_dict
 from seemingly.simulate.write import PartWriter, ids, take, timestamps, write_table
 
 __all__ = ["SimulationResult", "simulate"]
@@ -173,7 +173,8 @@ def simulate(
         paths["products"] = write_table(out / "products.parquet", _catalog_table(cat))
         counts["products"] = cat.n
 
-        qi, pi, label, ann = judge(cfg, pools, rng)
+        qi, pi, label, ann, true_rel = judge(cfg, pools, rng)
+        pairs = label_truth(qi, pi, label, true_rel)
         paths["judgments"] = write_table(
             out / "judgments.parquet",
             pa.table(
@@ -202,7 +203,8 @@ def simulate(
         paths["offers"], paths["orders"] = offers.directory, orders.directory
         counts["offers"], counts["orders"] = offers.rows, orders.rows
         counts["queries"], counts["users"] = pools.n, n_users
-        truth = truth_dict(cfg, seed, n_offers, counts)
+        truth = truth_dict(cfg, seed, n_offers, counts,
+                           labels=label_rows(pairs, pools.text, cat.product_ids))
         (out / "truth.json").write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
         paths["truth"] = out / "truth.json"
     paths = {name: target / p.relative_to(out) for name, p in paths.items()}

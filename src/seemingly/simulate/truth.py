@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 from seemingly.contract import CONTRACT_VERSION
 from seemingly.simulate.config import Effects, WorldConfig
 
-__all__ = ["truth_dict", "expected_directions"]
+__all__ = ["truth_dict", "expected_directions", "label_rows"]
 
 LATENTS = {
     "popularity": "z-score of log popularity weight (Zipf rank) of the offered product",
@@ -79,8 +82,33 @@ def _coefs(eff: Effects, null: bool) -> dict[str, Any]:
     return d
 
 
+def label_rows(pairs: dict[str, np.ndarray], query_text: Sequence[str] | np.ndarray,
+               product_ids: Sequence[str] | np.ndarray) -> dict[str, Any]:
+    """truth.json's ``labels``: each judged pair's true relevance and its majority label.
+
+    ``pairs`` is :func:`seemingly.simulate.judge.label_truth`'s output. A majority label is
+    *wrong* when it differs from the truth; ``slips`` counts the judged-irrelevant pairs that
+    are truly relevant (what a re-judging queue should find) and ``false_relevant`` the reverse.
+    """
+    true, maj = pairs["true"], pairs["majority"]
+    rows = [[str(query_text[q]), str(product_ids[p]), int(t), int(m), int(n), int(v)]
+            for q, p, t, m, n, v in zip(pairs["query"], pairs["product"], true, maj,
+                                        pairs["n"], pairs["votes"], strict=True)]
+    return {
+        "rule": "majority of the judgments; ties not relevant (LabelSettings defaults)",
+        "n_pairs": int(true.size),
+        "n_wrong": int((true != maj).sum()),
+        "slips": int(((maj == 0) & (true == 1)).sum()),
+        "false_relevant": int(((maj == 1) & (true == 0)).sum()),
+        "columns": ["query", "product_id", "true_relevant", "majority_relevant",
+                    "n_judgments", "n_relevant_votes"],
+        "pairs": rows,
+    }
+
+
 def truth_dict(
-    cfg: WorldConfig, seed: int, n_offers: int, counts: dict[str, int]
+    cfg: WorldConfig, seed: int, n_offers: int, counts: dict[str, int],
+    labels: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     return {
         "world": cfg.name,
@@ -96,6 +124,7 @@ def truth_dict(
         "expected_engagement": expected_directions(cfg.engagement, cfg.null_effects),
         "latents": LATENTS,
         "counts": dict(counts),
+        **({} if labels is None else {"labels": labels}),
         "notes": {
             "orders": "orders = pre-window history baskets (order_id h...) plus every offer "
             "purchase copied as an order row with order_id = offer_id and the "

@@ -20,6 +20,7 @@ from seemingly.results import (
     DataBlock,
     ExamplesBlock,
     HypothesesBlock,
+    LabelsBlock,
     ModelsBlock,
     OverviewBlock,
     RelationsBlock,
@@ -45,7 +46,8 @@ class Context:
 
     ``models_dir``: where the ``models`` builder saves the models (None: report their
     metrics only, save nothing). ``fitted``: the trade-off's models and the data they were
-    fitted on, which the ``models`` builder saves (so the study trains once).
+    fitted on, which the ``models`` builder saves (so the study trains once). ``built``: the
+    blocks built so far (the ``labels`` builder sets its verdicts beside ``hypotheses``).
     """
 
     store: StoreLike
@@ -54,6 +56,7 @@ class Context:
     warnings: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # block -> why (Results.skipped)
     fitted: tuple[TrainedModels, ModelData] | None = None
+    built: dict[str, BaseModel | None] = field(default_factory=dict)  # blocks built so far
 
     def require(self, block: str, *tables: str) -> bool:
         """True when the store has ``tables``; otherwise record why ``block`` is skipped."""
@@ -192,6 +195,25 @@ def _models(ctx: Context) -> ModelsBlock | None:
     return None
 
 
+def _labels(ctx: Context) -> LabelsBlock | None:
+    """Label quality and the re-judging queues; the hypotheses re-run on corrected labels."""
+    from seemingly.ranking.rejudge import label_quality
+
+    if not ctx.require("labels", "judgments"):
+        return None
+    data = ctx.fitted[1] if ctx.fitted is not None else None
+    lq = label_quality(ctx.store, ctx.settings, data=data)
+    ctx.warnings.extend(f"labels: {w}" for w in lq.warnings)
+    original = ctx.built.get("hypotheses")
+    verdicts = None
+    if isinstance(original, HypothesesBlock) and ctx.store.has("offers"):
+        from seemingly.study.corrected import corrected_verdicts
+
+        verdicts = corrected_verdicts(ctx.store, ctx.settings, original,
+                                      lq.corrected(ctx.settings.labels.wrong_at))
+    return lq.to_block(ctx.settings, verdicts)
+
+
 def _data(ctx: Context) -> DataBlock | None:
     from seemingly.explain.measures import data_summary
 
@@ -209,6 +231,7 @@ BLOCKS: dict[str, Builder] = {
     "strategies": _strategies,
     "tradeoff": _tradeoff,
     "models": _models,
+    "labels": _labels,
     "data": _data,
 }
 
@@ -234,8 +257,9 @@ def analyze(store: StoreLike, settings: AnalysisSettings | None = None, *,
     """
     ctx = Context(store, settings or AnalysisSettings(),
                   models_dir=None if models_dir is None else Path(models_dir))
-    blocks = {name: build(ctx) for name, build in BLOCKS.items()}
-    return assemble(ctx, blocks)
+    for name, build in BLOCKS.items():
+        ctx.built[name] = build(ctx)
+    return assemble(ctx, dict(ctx.built))
 
 
 def assemble(ctx: Context, blocks: dict[str, BaseModel | None],

@@ -36,6 +36,7 @@ STAGES = (
     "strategies",
     "tradeoff",
     "train",
+    "labels",
     "tables",
     "report",
 )
@@ -44,6 +45,7 @@ STAGES = (
 _BLOCK_STAGE = {
     **{name: name for name in ("hypotheses", "examples", "relations", "strategies", "tradeoff")},
     "models": "train",  # saves the models the trade-off fitted (or the relevance model alone)
+    "labels": "labels",
 }
 
 
@@ -173,8 +175,13 @@ def _run(
 
         # A converter's dataset.json says how its labels read, unless the caller said else.
         labels = dataset_label_settings(data_path)
-        if labels is not None and settings.labels == LabelSettings():
-            settings = settings.model_copy(update={"labels": labels})
+        # (the scale fields only: an aggregation method chosen by the caller is kept)
+        scale = ("relevant_at", "esci_relevant", "tie")
+        mine = settings.labels
+        if labels is not None and all(getattr(mine, f) == getattr(LabelSettings(), f)
+                                      for f in scale):
+            merged = mine.model_copy(update={f: getattr(labels, f) for f in scale})
+            settings = settings.model_copy(update={"labels": merged})
         store = open_data(data_path, out_dir)
 
     from seemingly.study.analysis import Context, assemble
@@ -215,8 +222,8 @@ def _build_blocks(ctx: Context, stage: Callable[[str], AbstractContextManager[No
     blocks: dict[str, BaseModel | None] = {}
     for name, build in BLOCKS.items():
         if name == "data":  # a few counts, built last to carry every stage's warnings
-            blocks[name] = build(ctx)
+            blocks[name] = ctx.built[name] = build(ctx)
             continue
         with stage(_BLOCK_STAGE.get(name, "overview")):
-            blocks[name] = build(ctx)
+            blocks[name] = ctx.built[name] = build(ctx)
     return blocks

@@ -15,6 +15,7 @@ from seemingly.results import (
     ExamplesBlock,
     HypothesesBlock,
     Interval,
+    LabelsBlock,
     Results,
     StrategiesBlock,
     Term,
@@ -161,6 +162,20 @@ def _example_rows(examples: ExamplesBlock) -> Iterable[dict[str, Any]]:
             }
 
 
+#: rejudge.csv's leading columns (the rest follow RejudgeRow's fields)
+_REJUDGE_FIRST = ("query", "product_id", "label", "posterior_wrong")
+
+
+def _rejudge_rows(labels: LabelsBlock) -> Iterable[dict[str, Any]]:
+    """Both queues in one table, most likely wrong first (the label column tells them
+    apart); equal posteriors keep each queue's order."""
+    rows = [r.model_dump() for r in (*labels.queue, *labels.reverse_queue)]
+    rows.sort(key=lambda r: -r["posterior_wrong"])  # stable
+    for r in rows:
+        yield {**{k: r[k] for k in _REJUDGE_FIRST},
+               **{k: v for k, v in r.items() if k not in _REJUDGE_FIRST}}
+
+
 def _quarantine_rows(data: DataBlock) -> Iterable[dict[str, Any]]:
     for table, rows in data.quarantined.items():
         if rows:
@@ -194,6 +209,8 @@ def write_tables(
         written.append(_write(out / "tradeoff.csv", _tradeoff_rows(r.tradeoff)))
     if r.examples is not None:
         written.append(_write(out / "examples.csv", _example_rows(r.examples)))
+    if r.labels is not None:
+        written.append(_write(out / "rejudge.csv", _rejudge_rows(r.labels)))
     if r.data is not None:
         written.append(_write(out / "quarantine.csv", _quarantine_rows(r.data)))
     return tuple(p for p in written if p is not None)
