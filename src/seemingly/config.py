@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from seemingly.text import Language
+
 __all__ = [
     "ModelSettings", "LabelSettings", "HypothesisSettings", "AnalysisSettings", "IngestSettings"
 ]
@@ -102,6 +104,9 @@ class AnalysisSettings(BaseModel):
     )
     confidence: float = Field(0.95, gt=0, lt=1)
     seed: int = 7
+    language: Language = Field(
+        "english", description="language of titles and queries: picks the Snowball stemmer of "
+        "the ranking features (seemingly.text); a converter's dataset.json may set it")
     hypotheses: HypothesisSettings = HypothesisSettings()
     models: ModelSettings = ModelSettings()
 

@@ -165,7 +165,12 @@ def run_study(
         data_path = Path(data)
 
     with stage("ingest"):
-        from seemingly.store import dataset_label_settings, open_data, store_from_frames
+        from seemingly.store import (
+            dataset_label_settings,
+            dataset_language,
+            open_data,
+            store_from_frames,
+        )
 
         if frames is not None:
             unknown = sorted(set(frames) - {"products", "offers", "judgments", "orders"})
@@ -178,6 +183,10 @@ def run_study(
             labels = dataset_label_settings(data_path)
             if labels is not None and settings.labels == LabelSettings():
                 settings = settings.model_copy(update={"labels": labels})
+            # and its language picks the stemmer, unless the caller set one
+            language = dataset_language(data_path)
+            if language is not None and "language" not in settings.model_fields_set:
+                settings = settings.model_copy(update={"language": language})
             store = open_data(data_path, out_dir)
 
     from seemingly.study.analysis import Context, assemble
