@@ -94,7 +94,17 @@ class ModelSettings(BaseModel):
 
 
 class AnalysisSettings(BaseModel):
-    """Knobs of the analysis; defaults are the documented ones."""
+    """Knobs of the analysis; defaults are the documented ones (``seemingly config`` prints
+    them as TOML, ``seemingly.cli.config_file.load_settings`` reads such a file back).
+
+    Examples
+    --------
+    >>> s = AnalysisSettings(seed=3, language="spanish")
+    >>> s.models.window_split, s.labels.relevant_at
+    (0.5, 1.0)
+    >>> AnalysisSettings.model_validate({"hypotheses": {"short_max": 3}}).hypotheses.short_max
+    3
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

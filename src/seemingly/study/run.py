@@ -150,7 +150,7 @@ def run_study(
 
     simulated: dict[str, Any] = {"world": None}
     frames = dict(data) if isinstance(data, Mapping) else None
-    if frames is not None:
+    if isinstance(data, Mapping):
         notify("simulate", "skipped")
         data_path = out_dir
     elif data is None:
