@@ -125,13 +125,25 @@ def _pair_features(df: pd.DataFrame, snap: FeatureSnapshot, text: sp.csr_matrix)
         # anchors: the other candidates with the best text match of the query
         pairs["orank"] = pairs.groupby("i")["trank_o"].rank(method="first", ascending=False)
         anchors = pairs[pairs["orank"] <= _TOP_ANCHORS]
-        a = anchors.groupby("i").agg(sem=("sim", "mean"), cpa=("lift", "max"))
+        # the mean as pandas 2's groupby mean adds (Kahan, in row order), written out: pandas
+        # 3 sums differently in the last bit, and the reference must not move with pandas
+        a = anchors.groupby("i").agg(sem=("sim", _kahan_mean), cpa=("lift", "max"))
         sem[a.index.to_numpy()] = a["sem"].to_numpy()
         cp_anchor[a.index.to_numpy()] = a["cpa"].to_numpy()
         m = pairs.groupby("i")["lift"].max()
         cp_max[m.index.to_numpy()] = m.to_numpy()
     return pd.DataFrame({"semantic_relation": sem, "copurchase_relation": cp_anchor,
                          "copurchase_max": cp_max}, index=df.index)
+
+
+def _kahan_mean(values: pd.Series) -> float:
+    total = comp = 0.0
+    for v in values.tolist():
+        y = v - comp
+        t = total + y
+        comp = (t - total) - y
+        total = t
+    return total / len(values)
 
 
 def _coverage(query: list[set[str]], title: list[set[str]], empty: float) -> list[float]:
