@@ -6,17 +6,21 @@ STAMP := $(VENV)/.installed-dev
 BASE_STAMP := $(VENV)/.installed
 OUT ?= out/demo
 
-.PHONY: venv demo test lint typecheck unit sysdeps bench clean schema
+# Every install is pinned by constraints.txt, the versions the suite was recorded with.
+PIP := $(BIN)/python -m pip install -q -c constraints.txt
 
-# Two installs: the demo needs only the package; tests add the dev and spark extras.
-$(BASE_STAMP): pyproject.toml
+.PHONY: venv demo test lint typecheck unit sysdeps bench clean schema docs
+
+# Two installs: the demo needs only the package (no server stack); tests add the dev extra
+# (test tools, the service, the docs builder) and spark.
+$(BASE_STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e .
+	$(PIP) -e .
 	touch $(BASE_STAMP)
 
 $(STAMP): $(BASE_STAMP)
-	$(BIN)/python -m pip install -q -e ".[dev,spark]"
+	$(PIP) -e ".[dev,spark]"
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -30,7 +34,12 @@ test: $(STAMP) sysdeps
 	$(BIN)/ruff check src tests bench
 	$(BIN)/lint-imports
 	$(BIN)/mypy src
+	$(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+## The documentation site (user guide and the API reference from docstrings) into site/
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --site-dir site
 
 sysdeps:
 	bash scripts/install-system-deps.sh
@@ -47,4 +56,4 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not slow and not spark and not browser"
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
+	rm -rf $(VENV) out site .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -28,6 +28,7 @@ _EXPORTS = {
     "open_store": "seemingly.store",
     "open_data": "seemingly.store",
     "ingest": "seemingly.store",
+    "store_from_frames": "seemingly.store",
     "simulate": "seemingly.simulate",
     "analyze": "seemingly.study.analysis",
     "run_study": "seemingly.study.run",
@@ -44,6 +45,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time __getattr__ imports
     from seemingly.store import ingest as ingest
     from seemingly.store import open_data as open_data
     from seemingly.store import open_store as open_store
+    from seemingly.store import store_from_frames as store_from_frames
     from seemingly.study.analysis import analyze as analyze
     from seemingly.study.run import run_study as run_study
 

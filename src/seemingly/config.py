@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from seemingly.text import Language
+
 __all__ = [
     "ModelSettings", "LabelSettings", "HypothesisSettings", "AnalysisSettings", "IngestSettings"
 ]
@@ -112,7 +114,17 @@ class ModelSettings(BaseModel):
 
 
 class AnalysisSettings(BaseModel):
-    """Knobs of the analysis; defaults are the documented ones."""
+    """Knobs of the analysis; defaults are the documented ones (``seemingly config`` prints
+    them as TOML, ``seemingly.cli.config_file.load_settings`` reads such a file back).
+
+    Examples
+    --------
+    >>> s = AnalysisSettings(seed=3, language="spanish")
+    >>> s.models.window_split, s.labels.relevant_at
+    (0.5, 1.0)
+    >>> AnalysisSettings.model_validate({"hypotheses": {"short_max": 3}}).hypotheses.short_max
+    3
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -122,6 +134,9 @@ class AnalysisSettings(BaseModel):
     )
     confidence: float = Field(0.95, gt=0, lt=1)
     seed: int = 7
+    language: Language = Field(
+        "english", description="language of titles and queries: picks the Snowball stemmer of "
+        "the ranking features (seemingly.text); a converter's dataset.json may set it")
     hypotheses: HypothesisSettings = HypothesisSettings()
     models: ModelSettings = ModelSettings()
 

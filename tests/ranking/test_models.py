@@ -184,3 +184,27 @@ def test_ranker_refuses_tampered_directory(model_dir: Path, tmp_path: Path) -> N
         Ranker.load(bad)
     with pytest.raises(ModelArtifactError, match="seemingly train"):
         Ranker.load(tmp_path / "nowhere")
+
+
+def test_manifest_records_the_tokenizer_and_old_formats_are_refused(model_dir: Path,
+                                                                    tmp_path: Path) -> None:
+    from seemingly.ranking.models.artifacts import FORMAT_VERSION
+    from seemingly.text import TOKENIZER_VERSION
+
+    manifest = json.loads((model_dir / "manifest.json").read_text())
+    assert manifest["format_version"] == FORMAT_VERSION == 3
+    assert manifest["tokenizer"]["version"] == TOKENIZER_VERSION
+    assert manifest["tokenizer"]["language"] == "english"
+    assert manifest["tokenizer"]["stemmer"] == "snowball"
+    bad = tmp_path / "old"
+    shutil.copytree(model_dir, bad)
+    old = {**manifest, "format_version": 2}
+    old.pop("tokenizer")
+    (bad / "manifest.json").write_text(json.dumps(old))
+    with pytest.raises(ModelArtifactError, match="format_version 2.*retrain"):
+        Ranker.load(bad)
+    # the current format with another tokenizer version: refused by name, before any feature
+    (bad / "manifest.json").write_text(json.dumps(
+        {**manifest, "tokenizer": {**manifest["tokenizer"], "version": 0}}))
+    with pytest.raises(ModelArtifactError, match="tokenizer version 0.*retrain"):
+        Ranker.load(bad)

@@ -6,24 +6,32 @@ reference the equivalence tests compare the numpy implementation with."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+import Stemmer
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.preprocessing import normalize
 
 from seemingly.ranking.features import FEATURE_NAMES, FeatureSnapshot
 
-_TOKEN = re.compile(r"[a-z0-9]+")
+# seemingly.text's words, written out for scripts with spaces (the test data have no CJK)
+_TOKEN = re.compile(r"\w+")
+_STEM = Stemmer.Stemmer("english")
 _BM25_K1, _BM25_B = 1.2, 0.75
 _TOP_ANCHORS = 3
 _RATE_PRIOR = 20.0
 
 
 def _tokens(text: str) -> list[str]:
-    return _TOKEN.findall(text.casefold())
+    return _TOKEN.findall(unicodedata.normalize("NFKC", text).casefold())
+
+
+def _normalize(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
 
 
 def _product_text(df: pd.DataFrame) -> pd.Series:
@@ -41,7 +49,7 @@ def _vectorizer(space: Any) -> CountVectorizer:
     if space.analyzer == "word":
         return CountVectorizer(tokenizer=_tokens, lowercase=False, token_pattern=None,
                                vocabulary=space.vocabulary)
-    return CountVectorizer(analyzer="char_wb", ngram_range=(3, 4), lowercase=True,
+    return CountVectorizer(analyzer="char_wb", ngram_range=(3, 4), preprocessor=_normalize,
                            vocabulary=space.vocabulary)
 
 
@@ -117,13 +125,25 @@ def _pair_features(df: pd.DataFrame, snap: FeatureSnapshot, text: sp.csr_matrix)
         # anchors: the other candidates with the best text match of the query
         pairs["orank"] = pairs.groupby("i")["trank_o"].rank(method="first", ascending=False)
         anchors = pairs[pairs["orank"] <= _TOP_ANCHORS]
-        a = anchors.groupby("i").agg(sem=("sim", "mean"), cpa=("lift", "max"))
+        # the mean as pandas 2's groupby mean adds (Kahan, in row order), written out: pandas
+        # 3 sums differently in the last bit, and the reference must not move with pandas
+        a = anchors.groupby("i").agg(sem=("sim", _kahan_mean), cpa=("lift", "max"))
         sem[a.index.to_numpy()] = a["sem"].to_numpy()
         cp_anchor[a.index.to_numpy()] = a["cpa"].to_numpy()
         m = pairs.groupby("i")["lift"].max()
         cp_max[m.index.to_numpy()] = m.to_numpy()
     return pd.DataFrame({"semantic_relation": sem, "copurchase_relation": cp_anchor,
                          "copurchase_max": cp_max}, index=df.index)
+
+
+def _kahan_mean(values: pd.Series) -> float:
+    total = comp = 0.0
+    for v in values.tolist():
+        y = v - comp
+        t = total + y
+        comp = (t - total) - y
+        total = t
+    return total / len(values)
 
 
 def _coverage(query: list[set[str]], title: list[set[str]], empty: float) -> list[float]:
@@ -165,13 +185,14 @@ def reference_features(rows: pd.DataFrame, snapshot: FeatureSnapshot) -> pd.Data
     qtok = [set(_tokens(q)) for q in queries]
     ttok = [set(_tokens(t)) for t in titles]
     out["query_coverage"] = _coverage(qtok, ttok, 0.0)
-    # crude stems (first 4 characters) catch plurals and endings ("brackets" ~ "bracket")
-    qst = [{t[:4] for t in a} for a in qtok]
-    tst = [{t[:4] for t in b} for b in ttok]
+    # Snowball stems catch plurals and endings ("brackets" ~ "bracket")
+    qst = [{_STEM.stemWord(t) for t in a} for a in qtok]
+    tst = [{_STEM.stemWord(t) for t in b} for b in ttok]
     out["fuzzy_coverage"] = _coverage(qst, tst, 0.0)
     # the last query word is usually the head noun, the kind of product asked for
     heads = [_tokens(q)[-1:] for q in queries]
-    out["head_match"] = [float(bool(h) and h[0][:4] in t) for h, t in zip(heads, tst, strict=True)]
+    out["head_match"] = [float(bool(h) and _STEM.stemWord(h[0]) in t)
+                         for h, t in zip(heads, tst, strict=True)]
     # sizes and model numbers must match exactly when the query names one
     qnum = [{t for t in a if any(ch.isdigit() for ch in t)} for a in qtok]
     out["number_match"] = _coverage(qnum, ttok, np.nan)

@@ -31,6 +31,8 @@ class Converted:
     dropped: list[Drop]
     labels: LabelScale | None = None
     notes: list[str] = field(default_factory=list)
+    # language of titles and queries (seemingly.text.LANGUAGES), when the data set says
+    language: str | None = None
 
 
 class DropLog:

@@ -75,6 +75,7 @@ class ConversionReport:
     nulls: dict[str, dict[str, int]]
     labels: LabelScale | None
     notes: tuple[str, ...]
+    language: str | None = None
 
     @property
     def dropped_total(self) -> int:
@@ -116,6 +117,8 @@ class ConversionReport:
             "labels": None if self.labels is None else self.labels.settings(),
             "label_scale": None if self.labels is None else self.labels.to_dict(),
             "notes": list(self.notes),
+            # picks the stemmer of the ranking features (seemingly.text); absent: english
+            **({"language": self.language} if self.language else {}),
         }
 
     def save(self, out_dir: Path) -> None:

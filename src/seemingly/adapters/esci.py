@@ -24,6 +24,7 @@ from seemingly.adapters._common import (
     require_columns,
 )
 from seemingly.adapters.conversion import LabelScale
+from seemingly.text import LOCALE_LANGUAGE
 
 __all__ = ["convert_esci"]
 
@@ -115,4 +116,5 @@ def convert_esci(source: Path, *, locale: str = "us") -> Converted:
     return Converted(
         tables={"products": out_products, "judgments": judgments}, rows_read=rows_read,
         dropped=log.drops, labels=ESCI_SCALE, notes=notes,
+        language=LOCALE_LANGUAGE.get(locale),
     )

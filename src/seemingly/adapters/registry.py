@@ -125,7 +125,7 @@ def convert(
             rows_read=dict(converted.rows_read),
             rows_written={name: len(frame) for name, frame in converted.tables.items()},
             dropped=tuple(converted.dropped), nulls=null_counts(converted.tables),
-            labels=converted.labels, notes=tuple(notes),
+            labels=converted.labels, notes=tuple(notes), language=converted.language,
         )
         report.save(tmp)
     return report

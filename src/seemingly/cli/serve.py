@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from seemingly.cli._extras import require_extra
 from seemingly.cli.app import app
 
 __all__ = ["serve"]
@@ -58,6 +59,7 @@ def serve(
     # small machine the default (all cores per 100-row predict) measured 1 ms -> 9 ms under
     # load. Only effective before LightGBM is first imported; a user's own setting wins.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    require_extra("serve", "seemingly serve")
     import uvicorn
 
     from seemingly.errors import ModelArtifactError

@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 from ibis import _
 
+from seemingly.text import Tokenizer
+
 __all__ = ["semantic_similarity", "copurchase_lift", "purchase_baskets"]
 
 Backend = Literal["tfidf", "embeddings"]
@@ -61,9 +63,12 @@ def _product_text(products: pd.DataFrame) -> pd.Series:
 def _tfidf_vectors(texts: pd.Series) -> object:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    # Single-character tokens count (sizes like "4 l"); sublinear tf keeps a repeated word from
-    # dominating a long title. Rows come out L2-normalised, so a dot product is the cosine.
-    vec = TfidfVectorizer(token_pattern=r"(?u)\b\w+\b", sublinear_tf=True, lowercase=True)
+    # The ranking features' words (seemingly.text: NFKC, casefold, \w+, CJK bigrams), unstemmed:
+    # the type and brand markers must stay whole. Single-character tokens count (sizes like
+    # "4 l"); sublinear tf keeps a repeated word from dominating a long title. Rows come out
+    # L2-normalised, so a dot product is the cosine.
+    vec = TfidfVectorizer(tokenizer=Tokenizer().tokens, token_pattern=None, sublinear_tf=True,
+                          lowercase=False)
     return vec.fit_transform(texts.tolist())
 
 

@@ -54,6 +54,20 @@ class Keyed(RootModel[dict[K, V]], Generic[K, V]):
     def __getitem__(self, key: K) -> V:
         return self.root[key]
 
+    def __getattr__(self, name: str) -> Any:
+        # ``block.price`` for ``block["price"]`` in notebooks; pydantic's own lookup (private
+        # attributes, then AttributeError) for everything else
+        if not name.startswith("_"):
+            root = self.__dict__.get("root")
+            if isinstance(root, dict) and name in root:
+                return root[name]
+        return super().__getattr__(name)  # type: ignore[misc]
+
+    def __dir__(self) -> list[str]:
+        root = self.__dict__.get("root")
+        keys = [k for k in root if isinstance(k, str)] if isinstance(root, dict) else []
+        return sorted(set(super().__dir__()) | set(keys))
+
     def __iter__(self) -> Iterator[K]:  # type: ignore[override]
         return iter(self.root)
 

@@ -56,7 +56,16 @@ class RunBlock(Block):
 
 class Results(Block):
     """Every block of results.json. A block is None when its stage did not run; ``skipped``
-    says why (block name -> reason)."""
+    says why (block name -> reason).
+
+    Examples
+    --------
+    >>> r = Results.from_json("out/demo")  # doctest: +SKIP
+    >>> r.hypotheses.price["purchase"].supported  # doctest: +SKIP
+    True
+    >>> Results().to_dict()
+    {'contract_version': 1}
+    """
 
     contract_version: int = Field(default=CONTRACT_VERSION)
     data: DataBlock | None = None

@@ -14,7 +14,7 @@ from __future__ import annotations
 from seemingly.store._compat import patch_duckdb
 from seemingly.store.base import StoreLike
 from seemingly.store.core import Store, open_store
-from seemingly.store.dataset import dataset_label_settings
+from seemingly.store.dataset import dataset_label_settings, dataset_language
 from seemingly.store.ingest import ingest, open_data, store_from_frames, validate
 from seemingly.store.ingest_report import IngestReport, TableReport
 from seemingly.store.rules import RULES
@@ -28,6 +28,7 @@ __all__ = [
     "StoreLike",
     "TableReport",
     "dataset_label_settings",
+    "dataset_language",
     "ingest",
     "open_data",
     "open_store",

@@ -67,6 +67,12 @@ def open_store(path: str | os.PathLike[str], *, read_only: bool = True) -> Store
     """Open a store file written by :func:`seemingly.store.ingest`.
 
     Read-only by default, so several processes (the report, the service) can open it at once.
+
+    Examples
+    --------
+    >>> with open_store("work/store.duckdb") as store:  # doctest: +SKIP
+    ...     store.table("offers").count().execute()
+    200000
     """
     from seemingly.store._compat import patch_duckdb
 

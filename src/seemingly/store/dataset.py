@@ -15,8 +15,9 @@ from pydantic import ValidationError
 from seemingly.config import LabelSettings
 from seemingly.contract import DATASET_FILE
 from seemingly.errors import ContractError
+from seemingly.text import LANGUAGES
 
-__all__ = ["dataset_label_settings"]
+__all__ = ["dataset_label_settings", "dataset_language"]
 
 
 def dataset_label_settings(data: str | os.PathLike[str]) -> LabelSettings | None:
@@ -70,3 +71,35 @@ def dataset_label_settings(data: str | os.PathLike[str]) -> LabelSettings | None
             f"labels.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
         )
         raise ContractError(f"{path}: {problems}. {fix}") from None
+
+
+def dataset_language(data: str | os.PathLike[str]) -> str | None:
+    """The language of titles and queries recorded in ``DATA/dataset.json`` (``"spanish"`` for
+    ``convert esci --locale es``), or None without one.
+
+    Raises
+    ------
+    ContractError
+        When the file is not a JSON object or names a language seemingly has no tokenizer for.
+
+    Examples
+    --------
+    >>> dataset_language("data/esci-es")  # doctest: +SKIP
+    'spanish'
+    """
+    if "://" in os.fspath(data):
+        return None
+    path = Path(data) / DATASET_FILE
+    if not path.is_file():
+        return None
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ContractError(f"{path}: not valid JSON ({exc})") from None
+    language = content.get("language") if isinstance(content, dict) else None
+    if language is None:
+        return None
+    if language not in LANGUAGES:
+        raise ContractError(f"{path}: language {language!r} is not one of "
+                            f"{', '.join(LANGUAGES)}; fix the file or delete the key")
+    return str(language)

@@ -24,6 +24,7 @@ from seemingly.errors import ContractError
 from seemingly.outputs import check_file_target, output_lock
 from seemingly.store.build import build
 from seemingly.store.core import Store, open_store
+from seemingly.store.frames import FrameLike, as_pandas
 from seemingly.store.ingest_report import IngestReport
 from seemingly.store.sources import DB_SUFFIXES, discover, fingerprint_files, frame_sources, sql_str
 
@@ -225,13 +226,14 @@ def _frame_to_arrow(df: pd.DataFrame) -> pa.Table:
 
 def store_from_frames(
     path: str | os.PathLike[str],
-    products: pd.DataFrame,
-    offers: pd.DataFrame | None = None,
-    judgments: pd.DataFrame | None = None,
-    orders: pd.DataFrame | None = None,
+    products: FrameLike,
+    offers: FrameLike | None = None,
+    judgments: FrameLike | None = None,
+    orders: FrameLike | None = None,
     settings: IngestSettings | None = None,
 ) -> Store:
-    """Ingest pandas frames through the same validation as files and open the store.
+    """Ingest in-memory tables (pandas, Arrow or Polars) through the same validation as
+    files and open the store.
 
     Examples
     --------
@@ -241,7 +243,7 @@ def store_from_frames(
     >>> store = store_from_frames(tmp / "s.duckdb", products=products)  # doctest: +SKIP
     """
     frames = {"products": products, "offers": offers, "judgments": judgments, "orders": orders}
-    given = {k: v for k, v in frames.items() if v is not None}
+    given = {k: as_pandas(v, k) for k, v in frames.items() if v is not None}
     db = Path(path)
     if db.suffix.lower() not in DB_SUFFIXES:
         raise ValueError(f"path={str(db)!r}: a store file should end in .duckdb")

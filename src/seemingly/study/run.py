@@ -8,7 +8,7 @@ default), so a newcomer sees everything work with one command.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,7 +60,17 @@ class StageError(RuntimeError):
 
 @dataclass(frozen=True)
 class StudyResult:
-    """The study's typed results, where it wrote its outputs, and each stage's seconds."""
+    """The study's typed results, where it wrote its outputs, and each stage's seconds.
+
+    The blocks of :class:`~seemingly.results.Results` read straight off it as well:
+    ``r.hypotheses`` is ``r.results.hypotheses``.
+
+    Examples
+    --------
+    >>> r = run_study(None, "out/demo", n_offers=20_000, seed=3)  # doctest: +SKIP
+    >>> r.hypotheses.price["purchase"].supported  # doctest: +SKIP
+    True
+    """
 
     out_dir: Path
     results_path: Path
@@ -69,6 +79,17 @@ class StudyResult:
     models_dir: Path | None
     timings: dict[str, float] = field(default_factory=dict)
     results: Results = field(default_factory=Results)
+
+    def __getattr__(self, name: str) -> Any:
+        # only reached for names the dataclass lacks: the Results blocks
+        if name in Results.model_fields and name != "contract_version":
+            return getattr(self.results, name)
+        blocks = ", ".join(n for n in Results.model_fields if n != "contract_version")
+        raise AttributeError(f"StudyResult has no attribute {name!r}; its results' blocks are "
+                             f"{blocks}")
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(Results.model_fields))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -82,7 +103,7 @@ class StudyResult:
 
 
 def run_study(
-    data: str | Path | None,
+    data: str | Path | Mapping[str, Any] | None,
     out: str | Path,
     *,
     settings: AnalysisSettings | None = None,
@@ -97,8 +118,10 @@ def run_study(
     Parameters
     ----------
     data
-        A folder of contract tables or a DuckDB store; ``None`` simulates ``world`` into
-        ``out/data`` with ``n_offers`` offers and ``seed``.
+        A folder of contract tables or a DuckDB store; a mapping of table name
+        (``products``, ``offers``, ``judgments``, ``orders``) to a pandas, Arrow or Polars
+        table; or ``None``, which simulates ``world`` into ``out/data`` with ``n_offers``
+        offers and ``seed``.
     on_stage
         Called as ``on_stage(stage, "start" | "done" | "skipped")``, for progress display.
 
@@ -107,13 +130,15 @@ def run_study(
     >>> result = run_study(None, "out/demo", n_offers=50_000, seed=7)  # doctest: +SKIP
     >>> result.results.hypotheses["price"]["purchase"].supported  # doctest: +SKIP
     >>> result.timings["hypotheses"]  # doctest: +SKIP
+    >>> run_study({"products": products_df, "offers": offers_table}, "out/mine")  # doctest: +SKIP
     """
     target = Path(out)
     settings = settings or AnalysisSettings(seed=seed)
     # Written into a sibling folder and swapped in at the end (seemingly.outputs): a failed or
     # killed run leaves the previous output whole, never old and new files side by side. The
     # previous store is carried over, so an unchanged input is not ingested again.
-    with output_dir(target, writer="study", inputs=(data,), own_names=OWN_NAMES,
+    inputs = () if isinstance(data, Mapping) else (data,)
+    with output_dir(target, writer="study", inputs=inputs, own_names=OWN_NAMES,
                     keep=("store.duckdb",)) as tmp:
         result = _run(data, tmp, settings, world, n_offers, seed, on_stage)
 
@@ -134,7 +159,7 @@ OWN_NAMES = ("results.json", "report.html", "tables", "models", "store.duckdb", 
 
 
 def _run(
-    data: str | Path | None,
+    data: str | Path | Mapping[str, Any] | None,
     out_dir: Path,
     settings: AnalysisSettings,
     world: str,
@@ -159,7 +184,11 @@ def _run(
         notify(name, "done")
 
     simulated: dict[str, Any] = {"world": None}
-    if data is None:
+    frames = dict(data) if isinstance(data, Mapping) else None
+    if isinstance(data, Mapping):
+        notify("simulate", "skipped")
+        data_path = out_dir
+    elif data is None:
         with stage("simulate"):
             from seemingly.simulate import simulate
 
@@ -171,18 +200,34 @@ def _run(
         data_path = Path(data)
 
     with stage("ingest"):
-        from seemingly.store import dataset_label_settings, open_data
+        from seemingly.store import (
+            dataset_label_settings,
+            dataset_language,
+            open_data,
+            store_from_frames,
+        )
 
-        # A converter's dataset.json says how its labels read, unless the caller said else.
-        labels = dataset_label_settings(data_path)
-        # (the scale fields only: an aggregation method chosen by the caller is kept)
-        scale = ("relevant_at", "esci_relevant", "tie")
-        mine = settings.labels
-        if labels is not None and all(getattr(mine, f) == getattr(LabelSettings(), f)
-                                      for f in scale):
-            merged = mine.model_copy(update={f: getattr(labels, f) for f in scale})
-            settings = settings.model_copy(update={"labels": merged})
-        store = open_data(data_path, out_dir)
+        if frames is not None:
+            unknown = sorted(set(frames) - {"products", "offers", "judgments", "orders"})
+            if unknown:
+                raise ValueError(f"data: unknown table(s) {unknown}; expected products, offers, "
+                                 "judgments, orders")
+            store = store_from_frames(out_dir / "store.duckdb", **frames)
+        else:
+            # A converter's dataset.json says how its labels read, unless the caller said else.
+            labels = dataset_label_settings(data_path)
+            # (the scale fields only: an aggregation method chosen by the caller is kept)
+            scale = ("relevant_at", "esci_relevant", "tie")
+            mine = settings.labels
+            if labels is not None and all(getattr(mine, f) == getattr(LabelSettings(), f)
+                                          for f in scale):
+                merged = mine.model_copy(update={f: getattr(labels, f) for f in scale})
+                settings = settings.model_copy(update={"labels": merged})
+            # and its language picks the stemmer, unless the caller set one
+            language = dataset_language(data_path)
+            if language is not None and "language" not in settings.model_fields_set:
+                settings = settings.model_copy(update={"language": language})
+            store = open_data(data_path, out_dir)
 
     from seemingly.study.analysis import Context, assemble
 

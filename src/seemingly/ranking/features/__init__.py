@@ -30,8 +30,8 @@ from seemingly.ranking.features.matrix import (
     Candidates,
     FeatureIndex,
     feature_matrix,
-    tokens,
 )
+from seemingly.text import Tokenizer, normalize
 
 __all__ = ["FEATURE_NAMES", "FeatureSnapshot", "compute_features"]
 
@@ -46,12 +46,14 @@ class _IdfSpace:
     vocabulary: dict[str, int]
     idf: np.ndarray
     avgdl: float
+    tokenizer: Tokenizer = Tokenizer()
 
     def _vectorizer(self) -> CountVectorizer:
         if self.analyzer == "word":
-            return CountVectorizer(tokenizer=tokens, lowercase=False, token_pattern=None,
-                                   vocabulary=self.vocabulary)
-        return CountVectorizer(analyzer="char_wb", ngram_range=(3, 4), lowercase=True,
+            return CountVectorizer(tokenizer=self.tokenizer.tokens, lowercase=False,
+                                   token_pattern=None, vocabulary=self.vocabulary)
+        # the tokenizer's normalisation (NFKC, casefold) before the character n-grams
+        return CountVectorizer(analyzer="char_wb", ngram_range=(3, 4), preprocessor=normalize,
                                vocabulary=self.vocabulary)
 
     def term_function(self) -> Callable[[str], list[str]]:
@@ -59,8 +61,8 @@ class _IdfSpace:
         return self._vectorizer().build_analyzer()
 
     @classmethod
-    def fit(cls, texts: list[str], analyzer: str) -> _IdfSpace:
-        base = _IdfSpace(analyzer, {}, np.zeros(0), 1.0)
+    def fit(cls, texts: list[str], analyzer: str, tokenizer: Tokenizer) -> _IdfSpace:
+        base = _IdfSpace(analyzer, {}, np.zeros(0), 1.0, tokenizer)
         vec = base._vectorizer()
         vec.vocabulary = None
         counts = vec.fit_transform(texts)
@@ -70,16 +72,16 @@ class _IdfSpace:
         idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5))
         avgdl = float(counts.sum() / max(n, 1))
         vocab = {str(k): int(v) for k, v in vec.vocabulary_.items()}
-        return cls(analyzer, vocab, idf, max(avgdl, 1e-9))
+        return cls(analyzer, vocab, idf, max(avgdl, 1e-9), tokenizer)
 
     def to_json(self) -> dict:
         return {"analyzer": self.analyzer, "vocabulary": self.vocabulary,
                 "idf": [float(x) for x in self.idf], "avgdl": self.avgdl}
 
     @classmethod
-    def from_json(cls, d: dict) -> _IdfSpace:
+    def from_json(cls, d: dict, tokenizer: Tokenizer) -> _IdfSpace:
         return cls(d["analyzer"], dict(d["vocabulary"]), np.asarray(d["idf"], float),
-                   float(d["avgdl"]))
+                   float(d["avgdl"]), tokenizer)
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,8 @@ class FeatureSnapshot:
     copurchase : product_a, product_b, lift (both orders of each pair).
     history : user_id, product_id, brand of purchases in the window.
     categories : category names; the feature is the index in this tuple (-1 unknown).
+    tokenizer : the words and stems of titles and queries (:class:`seemingly.text.Tokenizer`,
+        by the data's language); saved with the snapshot, so the service splits text alike.
     """
 
     words: _IdfSpace
@@ -104,6 +108,7 @@ class FeatureSnapshot:
     history: pd.DataFrame = field(repr=False)
     categories: tuple[str, ...] = ()
     catalog: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+    tokenizer: Tokenizer = Tokenizer()
 
     @classmethod
     def from_catalog(
@@ -113,8 +118,11 @@ class FeatureSnapshot:
         product_stats: pd.DataFrame | None = None,
         copurchase: pd.DataFrame | None = None,
         history: pd.DataFrame | None = None,
+        language: str = "english",
     ) -> FeatureSnapshot:
-        """Build a snapshot from the products table and (optional) window statistics."""
+        """Build a snapshot from the products table and (optional) window statistics;
+        ``language`` picks the stemmer (:data:`seemingly.text.LANGUAGES`)."""
+        tok = Tokenizer(language)
         titles = catalog["title"].fillna("").astype(str).tolist()
         stats = product_stats if product_stats is not None else pd.DataFrame(
             {"product_id": pd.Series(dtype=str), "purchases": pd.Series(dtype=float),
@@ -130,11 +138,11 @@ class FeatureSnapshot:
         cats = tuple(sorted(catalog["category"].fillna("unknown").astype(str).unique()))
         keep = [c for c in ("product_id", "title", "category", "price", "brand",
                             "product_type") if c in catalog]
-        return cls(_IdfSpace.fit(titles, "word"), _IdfSpace.fit(titles, "char_wb"),
+        return cls(_IdfSpace.fit(titles, "word", tok), _IdfSpace.fit(titles, "char_wb", tok),
                    stats[["product_id", "purchases", "engagements", "offers", "popularity"]].copy(),
                    cp[["product_a", "product_b", "lift"]].copy(),
                    hist[["user_id", "product_id", "brand"]].copy(), cats,
-                   catalog[keep].reset_index(drop=True))
+                   catalog[keep].reset_index(drop=True), tok)
 
     # -- persistence: JSON + Parquet only, never pickle -------------------------------------
     FILES = ("text.json", "product_stats.parquet", "copurchase.parquet", "history.parquet",
@@ -143,7 +151,7 @@ class FeatureSnapshot:
     def save(self, directory: Path) -> list[Path]:
         directory.mkdir(parents=True, exist_ok=True)
         text = {"words": self.words.to_json(), "chars": self.chars.to_json(),
-                "categories": list(self.categories)}
+                "categories": list(self.categories), "tokenizer": self.tokenizer.to_dict()}
         (directory / "text.json").write_text(json.dumps(text))
         self.products.to_parquet(directory / "product_stats.parquet", index=False)
         self.copurchase.to_parquet(directory / "copurchase.parquet", index=False)
@@ -153,19 +161,24 @@ class FeatureSnapshot:
 
     @classmethod
     def load(cls, directory: Path) -> FeatureSnapshot:
+        """Read a snapshot written by :meth:`save`; a :class:`~seemingly.text.TokenizerMismatch`
+        (a ValueError) when it was saved with another tokenizer."""
         text = json.loads((directory / "text.json").read_text())
-        return cls(_IdfSpace.from_json(text["words"]), _IdfSpace.from_json(text["chars"]),
+        tok = Tokenizer.from_dict(text.get("tokenizer"), where=str(directory / "text.json"))
+        return cls(_IdfSpace.from_json(text["words"], tok),
+                   _IdfSpace.from_json(text["chars"], tok),
                    pd.read_parquet(directory / "product_stats.parquet"),
                    pd.read_parquet(directory / "copurchase.parquet"),
                    pd.read_parquet(directory / "history.parquet"),
-                   tuple(text["categories"]), pd.read_parquet(directory / "catalog.parquet"))
+                   tuple(text["categories"]), pd.read_parquet(directory / "catalog.parquet"),
+                   tok)
 
     @cached_property
     def index(self) -> FeatureIndex:
         """Lookups prepared once for :func:`compute_features` (the snapshot is frozen: its
         tables must not be changed in place after the first call)."""
         return FeatureIndex(self.words, self.chars, self.products, self.copurchase,
-                            self.history, self.categories, self.catalog)
+                            self.history, self.categories, self.catalog, self.tokenizer)
 
 
 def compute_features(rows: pd.DataFrame, snapshot: FeatureSnapshot) -> pd.DataFrame:

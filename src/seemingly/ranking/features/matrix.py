@@ -41,8 +41,10 @@ from seemingly.ranking.features.products import (
     STATS_ROW,
     ProductBatch,
     ProductEntries,
+    TokenInfoValue,
 )
-from seemingly.ranking.features.text import TEXT_CACHE, TextSpace, is_na, tokens
+from seemingly.ranking.features.text import TEXT_CACHE, TextSpace, is_na
+from seemingly.text import Tokenizer
 
 __all__ = ["Candidates", "FeatureIndex", "feature_matrix"]
 
@@ -67,10 +69,11 @@ class FeatureIndex:
 
     def __init__(self, words: Any, chars: Any, products: pd.DataFrame,
                  copurchase: pd.DataFrame, history: pd.DataFrame, categories: Sequence[str],
-                 catalog: pd.DataFrame) -> None:
+                 catalog: pd.DataFrame, tokenizer: Tokenizer | None = None) -> None:
+        self.tokenizer = tokenizer or Tokenizer()
         self.words = TextSpace(words.vocabulary, words.idf, words.avgdl, words.term_function())
         self.chars = TextSpace(chars.vocabulary, chars.idf, chars.avgdl, chars.term_function())
-        self._tok: dict[str, tuple[frozenset[str], frozenset[str], float]] = {}
+        self._tok: dict[str, TokenInfoValue] = {}
         self.tok_max_bytes: int | None = None  # None: bounded by TEXT_CACHE entries only
         self._tok_bytes = 0
         self._stats(products, len(catalog))
@@ -121,13 +124,15 @@ class FeatureIndex:
         for u, b in zip(hb["user_id"].astype(str), hb["brand"].astype(str), strict=True):
             self.bought_brands.setdefault(u, set()).add(b)
 
-    def token_info(self, text: str) -> tuple[frozenset[str], frozenset[str], float]:
-        """Token set, 4-character stems, number of tokens of a text (cached)."""
+    def token_info(self, text: str) -> TokenInfoValue:
+        """Token set, stem set, number of tokens and the last token's stem (the head noun of
+        a query, usually; None without tokens) of a text (cached)."""
         hit = self._tok.get(text)
         if hit is None:
-            t = tokens(text)
+            t = self.tokenizer.tokens(text)
             s = frozenset(t)
-            hit = (s, frozenset(x[:4] for x in s), float(len(t)))
+            stem = dict(zip(s, self.tokenizer.stems(list(s)), strict=True))
+            hit = (s, frozenset(stem.values()), float(len(t)), stem[t[-1]] if t else None)
             # a text, its token and stem sets: ~4 bytes a character, ~90 a set member
             size = 4 * len(text) + 90 * (len(s) + len(hit[1])) + 400
             if len(self._tok) >= TEXT_CACHE or (

@@ -18,11 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from seemingly.ranking.features.text import TextSpace, TextStore, text_of, tokens
+from seemingly.ranking.features.text import TextSpace, TextStore, text_of
 
-__all__ = ["ProductEntries", "ProductBatch"]
+__all__ = ["ProductEntries", "ProductBatch", "TokenInfo", "TokenInfoValue"]
 
-TokenInfo = Callable[[str], tuple[frozenset[str], frozenset[str], float]]
+# a text's token set, stem set, number of tokens and last token's stem (None without tokens)
+TokenInfoValue = tuple[frozenset[str], frozenset[str], float, str | None]
+TokenInfo = Callable[[str], TokenInfoValue]
 
 # Positions in an entry tuple (tuples: the cheapest record to build, hash and unpack).
 WORD_ROW, CHAR_ROW, TEXT_ROW, TOKEN_IDS, CATEGORY, STATS_ROW, HAS_LIFT, PRODUCT_ID = range(8)
@@ -153,13 +155,12 @@ class ProductEntries:
         runs: list[list[int]] = []
         counts, heads = [], []
         for q in queries:
-            qt, qs, _ = self._tok(q)
-            head = tokens(q)[-1:]  # the last query word is usually the head noun
+            qt, qs, _, head = self._tok(q)  # the last query word is usually the head noun
             numbers = [t for t in qt if any(ch.isdigit() for ch in t)]
             for group in (qt, qs, numbers):
                 runs.append(sorted(i for i in map(get, group) if i is not None))
             counts.append((len(qt), len(qs), len(numbers)))
-            h = get(head[0][:4]) if head else None
+            h = get(head) if head is not None else None
             heads.append(-1 if h is None else h)
         ptr = np.zeros(len(runs) + 1, np.int64)
         np.cumsum([len(r) for r in runs], out=ptr[1:])
@@ -179,7 +180,7 @@ class ProductEntries:
         n_ids = len(self._token_id)
         for (pid, _, cat, brand, ptype), title, w, c, t in zip(keys, titles, wrow, crow, trow,
                                                                 strict=True):
-            tt, ts, tl = tok(title)
+            tt, ts, tl, _ = tok(title)
             bt = ids(tok(brand)[0]) if isinstance(brand, str) else None
             pt = ids(tok(ptype)[0]) if isinstance(ptype, str) else None
             title_ids, stem_ids = ids(tt), ids(ts)

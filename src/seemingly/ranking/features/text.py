@@ -1,5 +1,6 @@
 """Analysed texts for the ranking-time features: term ids, counts and TF-IDF rows kept in a
-growing CSR-like store that :mod:`seemingly.ranking.features.kernels` reads in place.
+growing CSR-like store that :mod:`seemingly.ranking.features.kernels` reads in place (the
+words themselves come from :mod:`seemingly.text`).
 
 The TF-IDF norm is summed in scikit-learn's order, so the values are bit for bit those of the
 scikit-learn code the features were first written with (see
@@ -9,7 +10,6 @@ scikit-learn code the features were first written with (see
 from __future__ import annotations
 
 import math
-import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,17 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["TextStore", "TextSpace", "text_of", "tokens"]
+__all__ = ["TextStore", "TextSpace", "text_of"]
 
-_TOKEN = re.compile(r"[a-z0-9]+")
 TEXT_CACHE = 1 << 16  # analysed texts kept per space (~2 KB each)
 # Python's cost of keeping one text as a dict key beyond its characters: the str header
 # (~50 bytes) and the dict slot and its int value (~70 bytes). An estimate, for the budget.
 KEY_OVERHEAD = 120
-
-
-def tokens(text: str) -> list[str]:
-    return _TOKEN.findall(text.casefold())
 
 
 def is_na(v: Any) -> bool:

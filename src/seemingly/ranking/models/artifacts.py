@@ -18,7 +18,9 @@ __all__ = ["write_manifest", "read_manifest", "sha256_file"]
 
 MANIFEST = "manifest.json"
 # 2: the relation features' anchors are the best text matches, not the first candidates
-FORMAT_VERSION = 2
+# 3: text is split by seemingly.text's Unicode tokenizer (recorded as "tokenizer"); format 2
+#    models stemmed by cutting ASCII words to 4 letters and are refused
+FORMAT_VERSION = 3
 MAX_MANIFEST_BYTES = 1 << 20  # a real one is ~10 kB; a bigger one is not ours
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 

@@ -75,7 +75,7 @@ def _purchases(store: StoreLike, offers: ibis.Table) -> ibis.Table:
 
 
 def _snapshot(store: StoreLike, products: pd.DataFrame, offers: ibis.Table, cutoff: Any,
-              candidate_pairs: ibis.Table) -> FeatureSnapshot:
+              candidate_pairs: ibis.Table, language: str = "english") -> FeatureSnapshot:
     from seemingly.explain.relations import copurchase_lift, purchase_baskets
 
     before = offers.filter(_.timestamp < cutoff)
@@ -99,7 +99,7 @@ def _snapshot(store: StoreLike, products: pd.DataFrame, offers: ibis.Table, cuto
             .left_join(brand, "product_id").select("user_id", "product_id", "brand")
             .to_pandas())
     return FeatureSnapshot.from_catalog(products, product_stats=stats, copurchase=cp,
-                                        history=hist)
+                                        history=hist, language=language)
 
 
 def _history_patterns(store: StoreLike, offers: ibis.Table, products: pd.DataFrame,
@@ -149,7 +149,8 @@ def build_model_data(store: StoreLike, settings: Any, *, window_split: float = 0
     pairs = (qp.join(qp.rename(product_b="product_id"), "query")
              .filter(_.product_id != _.product_b)
              .select(product_a=_.product_id, product_b=_.product_b).distinct())
-    snapshot = _snapshot(store, products, offers, cutoff_lit, pairs)
+    snapshot = _snapshot(store, products, offers, cutoff_lit, pairs,
+                         getattr(settings, "language", "english"))
     patterns = _history_patterns(store, offers, products, cutoff_lit)
     cands = qp.to_pandas().sort_values(["query", "product_id"]).reset_index(drop=True)
     level = patterns.groupby(["query", "product_id"], as_index=False)[

@@ -3,7 +3,10 @@ and the joint ranker trained on aggregated labels.
 
 Parameters are stored by a keyword-only ``__init__``; ``fit`` returns ``self``; learned
 attributes end in ``_``; prediction refuses an unfitted model or a different feature set.
-Artifacts are LightGBM's own model text, never pickle.
+Artifacts are LightGBM's own model text, never pickle. The classes are scikit-learn
+estimators (``BaseEstimator``): ``get_params(deep=True)``, ``set_params``, ``clone`` and so
+``GridSearchCV`` work on them. ``check_estimator`` does not apply: the models take only
+DataFrames with named feature columns, because the service matches features by name.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any, ClassVar
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
 from seemingly.errors import ModelArtifactError, NotFittedError
 from seemingly.ranking.features import CATEGORICAL
@@ -23,8 +27,12 @@ from seemingly.ranking.models.model_text import check_model_text
 __all__ = ["RelevanceModel", "OutcomeModel", "JointRanker"]
 
 
-class _LightGBMModel:
-    """Shared fit / predict / save logic; subclasses name the objective."""
+class _LightGBMModel(BaseEstimator):  # type: ignore[misc]
+    """Shared fit / predict / save logic; subclasses name the objective.
+
+    ``get_params`` / ``set_params`` come from ``BaseEstimator``, which reads the parameter
+    names off ``__init__``'s signature: every subclass spells out its keyword arguments.
+    """
 
     objective: ClassVar[str] = "regression"
 
@@ -46,11 +54,6 @@ class _LightGBMModel:
         self.reg_lambda = reg_lambda
         self.seed = seed
         self.num_threads = num_threads
-
-    def get_params(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in ("n_estimators", "learning_rate", "num_leaves",
-                                              "min_child_samples", "reg_lambda", "seed",
-                                              "num_threads")}
 
     # one thread by default: on a busy 2-core machine LightGBM's OpenMP threads spin against
     # each other and a 0.3 s fit takes several seconds
@@ -198,13 +201,24 @@ class JointRanker(_LightGBMModel):
 
     objective = "lambdarank"
 
-    def __init__(self, *, n_grades: int = 20, ndcg_at: int = 3, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(
+        self,
+        *,
+        n_grades: int = 20,
+        ndcg_at: int = 3,
+        n_estimators: int = 100,
+        learning_rate: float = 0.1,
+        num_leaves: int = 15,
+        min_child_samples: int = 20,
+        reg_lambda: float = 1.0,
+        seed: int = 7,
+        num_threads: int = 1,
+    ) -> None:
+        super().__init__(n_estimators=n_estimators, learning_rate=learning_rate,
+                         num_leaves=num_leaves, min_child_samples=min_child_samples,
+                         reg_lambda=reg_lambda, seed=seed, num_threads=num_threads)
         self.n_grades = n_grades
         self.ndcg_at = ndcg_at
-
-    def get_params(self) -> dict[str, Any]:
-        return {**super().get_params(), "n_grades": self.n_grades, "ndcg_at": self.ndcg_at}
 
     def fit(self, X: pd.DataFrame, y: Any, *, group: Any) -> JointRanker:
         """``y`` in [0, 1]; ``group`` one query id per row (rows are sorted by it here)."""

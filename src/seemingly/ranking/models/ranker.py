@@ -19,6 +19,7 @@ from seemingly.ranking.models.artifacts import read_manifest
 from seemingly.ranking.models.estimators import OutcomeModel, RelevanceModel
 from seemingly.ranking.models.trees import CompiledTrees, compile_booster
 from seemingly.ranking.scoring import normalize_scores
+from seemingly.text import Tokenizer, TokenizerMismatch
 
 __all__ = ["Ranker", "RankResult", "RankedCandidate"]
 
@@ -166,7 +167,11 @@ class Ranker:
         if missing:
             raise ModelArtifactError(f"{d}: the manifest does not list the snapshot files "
                                      f"{missing}; retrain")
-        snapshot = FeatureSnapshot.load(d)
+        try:
+            Tokenizer.from_dict(manifest.get("tokenizer"), where=str(d / "manifest.json"))
+            snapshot = FeatureSnapshot.load(d)
+        except TokenizerMismatch as exc:
+            raise ModelArtifactError(str(exc)) from None
         snapshot.index.warm()  # look-ups and catalog texts now, not in the first requests
         return cls(models, snapshot, manifest)
 

@@ -95,7 +95,7 @@ def train_relevance(
     test_q = split_queries(rel["query"].unique(), m.test_fraction, settings.seed)
     rel["split"] = np.where(rel["query"].isin(test_q), "test", "train")
     # catalogue text statistics only: no label enters the snapshot
-    snapshot = FeatureSnapshot.from_catalog(products)
+    snapshot = FeatureSnapshot.from_catalog(products, language=settings.language)
     feats = compute_features(rel[["query", "product_id"]], snapshot)
     cands = pd.concat([rel, feats], axis=1)
     tr, te = cands[cands["split"] == "train"], cands[cands["split"] == "test"]

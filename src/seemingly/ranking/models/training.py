@@ -115,6 +115,7 @@ def save_models(trained: TrainedModels, data: ModelData, out_dir: str | Path, *,
                          "metrics": trained.metrics.get(name, {}),
                          "feature_importance": trained.importance.get(name, {})}
     content = {"feature_names": FEATURES, "models": entries, "normalization": normalization,
+               "tokenizer": data.snapshot.tokenizer.to_dict(),
                "training_data_fingerprint": data.fingerprint,
                "statistics_cutoff": str(data.cutoff), **(extra or {})}
     # NaN is not JSON: store it as null so other tools can read the manifest
