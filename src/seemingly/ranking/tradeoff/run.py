@@ -42,6 +42,10 @@ class ObjectiveTradeoff:
     joint: SweepResult
     dominance: dict[str, Any]
     objective: str
+    #: the held-out candidates of every fold with the single models' raw scores (query,
+    #: product_id, relevant, level, relevance_score, outcome_score): the study exports the
+    #: fused rankings from it (tables/trec, seemingly.ranking.evaluate.trec)
+    held_out: pd.DataFrame | None = None
 
     def _points(self, s: SweepResult) -> list[TradeoffPoint]:
         m = s.means()
@@ -190,8 +194,12 @@ def split_scores(data: ModelData, trained: TrainedModels, weights: np.ndarray,
     return res
 
 
+HELD_OUT = ["query", "product_id", "relevant", "level", "relevance_score", "outcome_score"]
+
+
 def _evaluate_split(data: ModelData, trained: TrainedModels, weights: np.ndarray,
-                    o: dict[str, Any]) -> dict[str, tuple[SweepResult, SweepResult]]:
+                    o: dict[str, Any]
+                    ) -> dict[str, tuple[SweepResult, SweepResult, pd.DataFrame]]:
     """Fusion and joint metrics per weight and per test query of one train/test split."""
     res = {}
     for objective, sc in split_scores(data, trained, weights, o).items():
@@ -201,7 +209,7 @@ def _evaluate_split(data: ModelData, trained: TrainedModels, weights: np.ndarray
         joint = SweepResult(weights, np.stack([m[0] for m in met]),
                             np.stack([m[1] for m in met]), np.stack([m[2] for m in met]),
                             o["k"])
-        res[objective] = (fusion, joint)
+        res[objective] = (fusion, joint, sc.test[HELD_OUT])
     return res
 
 
@@ -226,6 +234,36 @@ def fold_data(data: ModelData, fold_of: pd.Series, f: int) -> ModelData:
     return replace(data, candidates=split(data.candidates), outcome_rows=split(data.outcome_rows))
 
 
+def _fold_sweeps(d: ModelData, fits: dict[str, dict[str, Any]], weights: np.ndarray,
+                 o: dict[str, Any]) -> dict[str, dict[str, SweepResult]]:
+    """Each variant's fusion sweep on ``d``'s test split: objective -> variant -> sweep."""
+    out: dict[str, dict[str, SweepResult]] = {}
+    for objective, count in OUTCOME_COUNTS.items():
+        test = eligible(d.candidates, "test", count, o["min_offers"])
+        if test.empty or (o["joint"] and eligible(d.candidates, "train", count,
+                                                  o["min_offers"]).empty):
+            raise ValueError(f"no held-out queries with >= 2 judged candidates of >= "
+                             f"{o['min_offers']} offers for {objective}; lower min_offers or "
+                             "add data")
+        cm = CandidateMatrix.from_frame(test)
+        codes = pd.Index(cm.queries).get_indexer(test["query"])
+        pos = pd.Series(codes).groupby(codes).cumcount().to_numpy()
+
+        def place(values: np.ndarray) -> np.ndarray:
+            m = np.zeros(cm.mask.shape)
+            m[codes, pos] = values
+            return m
+
+        out[objective] = {}
+        for v, models in fits.items():
+            rel, obj = models["relevance"], models[objective]
+            out[objective][v] = sweep(place(rel.predict(test[rel.feature_names_])),
+                                      place(obj.predict(test[obj.feature_names_])), cm,
+                                      weights=weights, normalization=o["normalization"],
+                                      k=o["k"])
+    return out
+
+
 def evaluate_tradeoff(data: ModelData, trained: TrainedModels | None = None, *,
                       eval_folds: int = 1, min_offers: int = 5, normalization: str = "min-max",
                       step: float = 0.05, k: int = 10, aggregation: str = "linear",
@@ -234,13 +272,19 @@ def evaluate_tradeoff(data: ModelData, trained: TrainedModels | None = None, *,
                       n_boot: int = 1000, reference: tuple[float, float] = (0.0, 0.0),
                       seed: int = 7, joint_params: dict[str, Any] | None = None,
                       joint_objective: str = "lambdarank",
-                      model_params: dict[str, Any] | None = None) -> TradeoffResult:
-    """Sweep the fusion weight, train one joint ranker per weight, compare on held-out queries.
+                      model_params: dict[str, Any] | None = None, joint: bool = False,
+                      ablation: bool = True, n_jobs: int = 1) -> TradeoffResult:
+    """Sweep the fusion weight on held-out queries, for the full feature set and (with
+    ``ablation``) every variant of :data:`~seemingly.ranking.tradeoff.ablation.VARIANTS`;
+    with ``joint``, also train one joint ranker per weight and compare it with fusion.
 
     Parameters
     ----------
     trained : models fitted on ``data``'s train split (used when ``eval_folds == 1``).
     eval_folds : 1 = the data's train/test split; K > 1 = K-fold over queries.
+    joint : fit the joint model (slow; docs/joint-vs-fusion.md shows it does not beat fusion).
+    ablation : fit and compare the crude and leave-one-group-out feature sets.
+    n_jobs : threads for the model fits (each fit is single-threaded).
     aggregation : joint label aggregation, "linear" or "stochastic".
     stack_scores : give the joint model the single-objective models' (cross-fitted) scores.
     label_prior : pseudo-offers shrinking the joint model's training levels towards the
@@ -259,28 +303,38 @@ def evaluate_tradeoff(data: ModelData, trained: TrainedModels | None = None, *,
          "aggregation": aggregation, "replicates": replicates, "stack_scores": stack_scores,
          "folds": folds, "seed": seed, "joint_params": joint_params,
          "label_prior": label_prior, "joint_objective": joint_objective,
-         "model_params": model_params}
+         "model_params": model_params, "joint": joint}
     if eval_folds == 1:
-        trained = trained or fit_models(data, params=model_params, seed=seed)
-        parts = [_evaluate_split(data, trained, weights, o)]
+        ds = [data]
+        prefit = {0: trained.models} if trained is not None else None
     else:
         fold_of = query_folds(data, eval_folds, seed)
-        parts = []
-        for f in range(eval_folds):
-            d = fold_data(data, fold_of, f)
-            parts.append(_evaluate_split(d, fit_models(d, params=model_params, seed=seed),
-                                         weights, o))
-    out = {}
+        ds = [fold_data(data, fold_of, f) for f in range(eval_folds)]
+        prefit = None
+    variants = VARIANTS if ablation else {"full": VARIANTS["full"]}
+    fits = fit_variants(ds, variants, params=model_params, seed=seed, n_jobs=n_jobs,
+                        prefit=prefit)
+    parts = [_fold_sweeps(d, f, weights, o) for d, f in zip(ds, fits, strict=True)]
+    joint_parts = ([_evaluate_split(d, TrainedModels(dict(f["full"]), {}), weights, o)
+                    for d, f in zip(ds, fits, strict=True)] if joint else None)
+    out, abl = {}, {}
     for objective in OUTCOME_COUNTS:
-        fusion = _concat([p[objective][0] for p in parts])
-        joint = _concat([p[objective][1] for p in parts])
-        dom = dominance((fusion.relevance_at_1, fusion.level_at_1),
-                        (joint.relevance_at_1, joint.level_at_1),
-                        reference=reference, n_boot=n_boot, seed=seed)
-        out[objective] = ObjectiveTradeoff(fusion, joint, dom, objective)
+        sweeps = {v: _concat([p[objective][v] for p in parts]) for v in variants}
+        fusion = sweeps["full"]
+        joint_sweep, dom = None, None
+        if joint_parts is not None:
+            joint_sweep = _concat([p[objective][1] for p in joint_parts])
+            dom = dominance((fusion.relevance_at_1, fusion.level_at_1),
+                            (joint_sweep.relevance_at_1, joint_sweep.level_at_1),
+                            reference=reference, n_boot=n_boot, seed=seed)
+        out[objective] = ObjectiveTradeoff(fusion, joint_sweep, dom, objective)
+        if ablation:
+            abl[objective] = (sweeps, compare_variants(sweeps, n_boot=n_boot, seed=seed,
+                                                       reference=reference))
     settings = {**{key: v for key, v in o.items()
                    if key not in ("joint_params", "model_params")},
                 "eval_folds": eval_folds, "step": step, "n_boot": n_boot,
                 "joint_features": "factors + cross-fitted model scores" if stack_scores
                 else "factors"}
-    return TradeoffResult(out["purchase"], out["engagement"], settings)
+    return TradeoffResult(out["purchase"], out["engagement"], settings,
+                          Ablation(abl, variants, n_boot) if ablation else None)
