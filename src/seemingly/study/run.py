@@ -153,7 +153,8 @@ def run_study(
         with stage("tables"):
             from seemingly.study.tables import write_tables
 
-            tables = write_tables(store, settings, assemble(ctx, blocks), out_dir / "tables")
+            tables = write_tables(store, settings, assemble(ctx, blocks), out_dir / "tables",
+                                  rankings=ctx.rankings)
     finally:
         store.close()
 

@@ -22,6 +22,8 @@ from seemingly.results import (
 )
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from seemingly.store import StoreLike
 
 __all__ = ["write_tables"]
@@ -147,9 +149,15 @@ def _quarantine_rows(data: DataBlock) -> Iterable[dict[str, Any]]:
 
 
 def write_tables(
-    store: StoreLike, settings: AnalysisSettings, results: Results, out_dir: str | Path
+    store: StoreLike, settings: AnalysisSettings, results: Results, out_dir: str | Path,
+    rankings: tuple[dict[str, pd.DataFrame], list[float]] | None = None,
 ) -> tuple[Path, ...]:
-    """Write every table the study has; returns the paths written (empty blocks are skipped)."""
+    """Write every table the study has; returns the paths written (empty blocks are skipped).
+
+    ``rankings`` (the trade-off's held-out candidates with raw scores per objective, and the
+    weights swept) adds ``trec/``: the query-id table, qrels and one TREC run per weight and
+    objective (:func:`seemingly.ranking.evaluate.write_study_trec`).
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path | None] = []
@@ -173,4 +181,10 @@ def write_tables(
         written.append(_write(out / "examples.csv", _example_rows(r.examples)))
     if r.data is not None:
         written.append(_write(out / "quarantine.csv", _quarantine_rows(r.data)))
+    if rankings is not None and rankings[0]:
+        from seemingly.ranking.evaluate import write_study_trec
+
+        held_out, weights = rankings
+        written.extend(write_study_trec(held_out, weights, settings.models.normalization,
+                                        out / "trec"))
     return tuple(p for p in written if p is not None)
