@@ -26,13 +26,17 @@ def study_cmd(
     min_offers: int = typer.Option(
         5, "--min-offers", min=1, help="offers a (query, product) level needs"
     ),
+    joint: bool = typer.Option(
+        False, "--joint",
+        help="also fit the joint model per relevance weight (slow; see docs/joint-vs-fusion.md)",
+    ),
 ) -> None:
     """Validate -> ingest -> analyze -> strategies -> trade-off -> save its models -> report."""
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    from seemingly.config import AnalysisSettings
+    from seemingly.config import AnalysisSettings, ModelSettings
     from seemingly.study.run import STAGES, StageError, run_study
 
     console = Console()
@@ -47,7 +51,8 @@ def study_cmd(
         else:
             console.print(f"[dim]{stage}: skipped[/dim]")
 
-    settings = AnalysisSettings(seed=seed, min_offers=min_offers)
+    settings = AnalysisSettings(seed=seed, min_offers=min_offers,
+                                models=ModelSettings(joint=joint))
     t0 = time.perf_counter()
     try:
         with console.status("running the study"):

@@ -21,6 +21,8 @@ from seemingly.results.explain import (
 )
 from seemingly.results.model import RESULTS_FILE, Results, ResultsFileError, RunBlock
 from seemingly.results.ranking import (
+    AblationBlock,
+    AblationVariant,
     ModelEntry,
     ModelsBlock,
     ObjectiveTradeoff,
@@ -32,7 +34,7 @@ __all__ = [
     "Results", "ResultsFileError", "RESULTS_FILE", "schema",
     "DataBlock", "OverviewBlock", "HypothesesBlock", "Effect", "ExamplesBlock", "Example",
     "StrategiesBlock", "TradeoffBlock", "ObjectiveTradeoff", "TradeoffPoint", "ModelsBlock",
-    "ModelEntry", "RelationsBlock", "RunBlock", "Term", "Num", "Interval",
+    "ModelEntry", "AblationBlock", "AblationVariant", "RelationsBlock", "RunBlock", "Term", "Num", "Interval",
 ]
 
 

@@ -1,5 +1,6 @@
-"""The trade-off block: fusion of separately trained models vs the joint model, measured on
-held-out queries with the same per-query metrics, frontiers and a paired bootstrap.
+"""The trade-off block: fusion of separately trained models, measured on held-out queries
+with per-query metrics and frontiers; the factor ablation (:mod:`.ablation`) and, when asked
+for, the joint model, each compared with fusion by a paired bootstrap.
 
 Evaluation is grouped by query. With ``eval_folds=1`` the data's train/test split is used;
 with K > 1 every query is held out once (K-fold over queries, models refitted per fold), so
@@ -20,10 +21,26 @@ from seemingly.ranking.models.data import ModelData
 from seemingly.ranking.models.estimators import OutcomeModel, RelevanceModel
 from seemingly.ranking.models.training import TrainedModels, fit_models
 from seemingly.ranking.scoring import CandidateMatrix, normalize_scores, ranking_metrics
+from seemingly.ranking.tradeoff.ablation import (
+    FACTOR_GROUPS,
+    TEXT_MATCH,
+    VARIANTS,
+    VariantComparison,
+    compare_variants,
+    fit_variants,
+)
 from seemingly.ranking.tradeoff.joint import fit_joint_models
 from seemingly.ranking.tradeoff.pareto import dominance, pareto_mask
 from seemingly.ranking.tradeoff.sweep import SweepResult, sweep
-from seemingly.results.ranking import Dominance, TradeoffBlock, TradeoffPoint, TradeoffSettings
+from seemingly.results.ranking import (
+    AblationBlock,
+    AblationVariant,
+    Dominance,
+    ObjectiveAblation,
+    TradeoffBlock,
+    TradeoffPoint,
+    TradeoffSettings,
+)
 from seemingly.results.ranking import ObjectiveTradeoff as ObjectiveTradeoffBlock
 
 __all__ = ["TradeoffResult", "evaluate_tradeoff", "split_scores", "SplitScores", "query_folds",
@@ -33,48 +50,77 @@ FEATURES = list(FEATURE_NAMES)
 STACKED = ["relevance_score", "outcome_score", "relevance_norm", "outcome_norm"]
 
 
+def _points(s: SweepResult, objective: str) -> list[TradeoffPoint]:
+    m = s.means()
+    front = pareto_mask(m[["relevance_at_1", "level_at_1"]].to_numpy())
+    key = f"{objective}_level_at_1"
+    return [TradeoffPoint(weight=float(w), relevance_at_1=float(r), ndcg_at_k=float(n),
+                          on_frontier=bool(f), **{key: float(lv)})
+            for w, r, lv, n, f in zip(m["weight"], m["relevance_at_1"], m["level_at_1"],
+                                      m["ndcg_at_k"], front, strict=True)]
+
+
 @dataclass(frozen=True)
 class ObjectiveTradeoff:
-    """One objective's fusion and joint sweeps (per-query metrics kept for benches) and the
-    bootstrap comparison of their frontiers."""
+    """One objective's fusion sweep and, when the joint model ran, its sweep and the
+    bootstrap comparison of the two frontiers (per-query metrics kept for benches)."""
 
     fusion: SweepResult
-    joint: SweepResult
-    dominance: dict[str, Any]
+    joint: SweepResult | None
+    dominance: dict[str, Any] | None
     objective: str
-    #: the held-out candidates of every fold with the single models' raw scores (query,
-    #: product_id, relevant, level, relevance_score, outcome_score): the study exports the
-    #: fused rankings from it (tables/trec, seemingly.ranking.evaluate.trec)
-    held_out: pd.DataFrame | None = None
-
-    def _points(self, s: SweepResult) -> list[TradeoffPoint]:
-        m = s.means()
-        front = pareto_mask(m[["relevance_at_1", "level_at_1"]].to_numpy())
-        key = f"{self.objective}_level_at_1"
-        return [TradeoffPoint(weight=float(w), relevance_at_1=float(r), ndcg_at_k=float(n),
-                              on_frontier=bool(f), **{key: float(lv)})
-                for w, r, lv, n, f in zip(m["weight"], m["relevance_at_1"], m["level_at_1"],
-                                          m["ndcg_at_k"], front, strict=True)]
 
     def to_block(self) -> ObjectiveTradeoffBlock:
-        return ObjectiveTradeoffBlock(fusion=self._points(self.fusion),
-                                      joint=self._points(self.joint),
+        if self.joint is None or self.dominance is None:
+            return ObjectiveTradeoffBlock(fusion=_points(self.fusion, self.objective),
+                                          k=self.fusion.k)
+        return ObjectiveTradeoffBlock(fusion=_points(self.fusion, self.objective),
+                                      joint=_points(self.joint, self.objective),
                                       dominance=Dominance(**self.dominance), k=self.fusion.k)
 
 
 @dataclass(frozen=True)
+class Ablation:
+    """Per objective: each variant's sweep (per-query metrics) and its comparison with
+    ``full``; ``variants`` names each variant's features."""
+
+    objectives: dict[str, tuple[dict[str, SweepResult], dict[str, VariantComparison]]]
+    variants: dict[str, tuple[str, ...]]
+    n_boot: int
+
+    def to_block(self) -> AblationBlock:
+        blocks = {}
+        for objective, (sweeps, comp) in self.objectives.items():
+            blocks[objective] = ObjectiveAblation({
+                v: AblationVariant(
+                    features=list(self.variants[v]),
+                    dropped=[f for f in FEATURES if f not in self.variants[v]],
+                    hypervolume=c.hypervolume, difference=c.difference,
+                    difference_ci=c.difference_ci, level_gain=c.level_gain,
+                    level_gain_ci=c.level_gain_ci, at_relevance=c.at_relevance,
+                    frontier=_points(sweeps[v], objective))
+                for v, c in comp.items()})
+        return AblationBlock(purchase=blocks["purchase"], engagement=blocks["engagement"],
+                             groups={g: list(c) for g, c in FACTOR_GROUPS.items()},
+                             text_match=list(TEXT_MATCH), n_boot=self.n_boot)
+
+
+@dataclass(frozen=True)
 class TradeoffResult:
-    """Both objectives' trade-offs; :meth:`to_block` is the ``tradeoff`` block."""
+    """Both objectives' trade-offs and the ablation; :meth:`to_block` is the ``tradeoff``
+    block."""
 
     purchase: ObjectiveTradeoff
     engagement: ObjectiveTradeoff
     settings: dict[str, Any]
+    ablation: Ablation | None = None
 
     def to_block(self) -> TradeoffBlock:
         """The typed ``tradeoff`` block of :class:`seemingly.results.Results`."""
+        kw = {} if self.ablation is None else {"ablation": self.ablation.to_block()}
         return TradeoffBlock(purchase=self.purchase.to_block(),
                              engagement=self.engagement.to_block(),
-                             settings=TradeoffSettings(**self.settings))
+                             settings=TradeoffSettings(**self.settings), **kw)
 
 
 def eligible(c: pd.DataFrame, split: str, count: str, min_offers: int) -> pd.DataFrame:
