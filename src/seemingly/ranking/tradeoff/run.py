@@ -69,6 +69,9 @@ class ObjectiveTradeoff:
     joint: SweepResult | None
     dominance: dict[str, Any] | None
     objective: str
+    #: the held-out candidates of every fold with the full models' raw scores (HELD_OUT
+    #: columns): the study exports the fused rankings from it (tables/trec)
+    held_out: pd.DataFrame | None = None
 
     def to_block(self) -> ObjectiveTradeoffBlock:
         if self.joint is None or self.dominance is None:
@@ -281,8 +284,11 @@ def fold_data(data: ModelData, fold_of: pd.Series, f: int) -> ModelData:
 
 
 def _fold_sweeps(d: ModelData, fits: dict[str, dict[str, Any]], weights: np.ndarray,
-                 o: dict[str, Any]) -> dict[str, dict[str, SweepResult]]:
-    """Each variant's fusion sweep on ``d``'s test split: objective -> variant -> sweep."""
+                 o: dict[str, Any], held: dict[str, pd.DataFrame] | None = None
+                 ) -> dict[str, dict[str, SweepResult]]:
+    """Each variant's fusion sweep on ``d``'s test split: objective -> variant -> sweep.
+    ``held`` (if given) receives each objective's test candidates with the full models'
+    raw scores (columns :data:`HELD_OUT`)."""
     out: dict[str, dict[str, SweepResult]] = {}
     for objective, count in OUTCOME_COUNTS.items():
         test = eligible(d.candidates, "test", count, o["min_offers"])
@@ -303,10 +309,12 @@ def _fold_sweeps(d: ModelData, fits: dict[str, dict[str, Any]], weights: np.ndar
         out[objective] = {}
         for v, models in fits.items():
             rel, obj = models["relevance"], models[objective]
-            out[objective][v] = sweep(place(rel.predict(test[rel.feature_names_])),
-                                      place(obj.predict(test[obj.feature_names_])), cm,
-                                      weights=weights, normalization=o["normalization"],
-                                      k=o["k"])
+            rs = rel.predict(test[rel.feature_names_])
+            out_scores = obj.predict(test[obj.feature_names_])
+            if held is not None and v == "full":
+                held[objective] = test.assign(relevance_score=rs, outcome_score=out_scores)[HELD_OUT]
+            out[objective][v] = sweep(place(rs), place(out_scores), cm, weights=weights,
+                                      normalization=o["normalization"], k=o["k"])
     return out
 
 
@@ -360,7 +368,8 @@ def evaluate_tradeoff(data: ModelData, trained: TrainedModels | None = None, *,
     variants = VARIANTS if ablation else {"full": VARIANTS["full"]}
     fits = fit_variants(ds, variants, params=model_params, seed=seed, n_jobs=n_jobs,
                         prefit=prefit)
-    parts = [_fold_sweeps(d, f, weights, o) for d, f in zip(ds, fits, strict=True)]
+    held: list[dict[str, pd.DataFrame]] = [{} for _ in ds]
+    parts = [_fold_sweeps(d, f, weights, o, h) for d, f, h in zip(ds, fits, held, strict=True)]
     joint_parts = ([_evaluate_split(d, TrainedModels(dict(f["full"]), {}), weights, o)
                     for d, f in zip(ds, fits, strict=True)] if joint else None)
     out, abl = {}, {}
@@ -373,7 +382,9 @@ def evaluate_tradeoff(data: ModelData, trained: TrainedModels | None = None, *,
             dom = dominance((fusion.relevance_at_1, fusion.level_at_1),
                             (joint_sweep.relevance_at_1, joint_sweep.level_at_1),
                             reference=reference, n_boot=n_boot, seed=seed)
-        out[objective] = ObjectiveTradeoff(fusion, joint_sweep, dom, objective)
+        out[objective] = ObjectiveTradeoff(
+            fusion, joint_sweep, dom, objective,
+            pd.concat([h[objective] for h in held], ignore_index=True))
         if ablation:
             abl[objective] = (sweeps, compare_variants(sweeps, n_boot=n_boot, seed=seed,
                                                        reference=reference))
