@@ -125,7 +125,7 @@ def _strategy_rows(strategies: StrategiesBlock) -> Iterable[dict[str, Any]]:
 
 def _tradeoff_rows(tradeoff: TradeoffBlock) -> Iterable[dict[str, Any]]:
     for outcome, block in (("purchase", tradeoff.purchase), ("engagement", tradeoff.engagement)):
-        for method, points in (("fusion", block.fusion), ("joint", block.joint)):
+        for method, points in (("fusion", block.fusion), ("joint", block.joint or [])):
             for p in points:
                 yield {"outcome": outcome, "method": method, "weight": p.weight,
                        "relevance_at_1": p.relevance_at_1, f"{outcome}_level_at_1": p.level_at_1,
