@@ -67,8 +67,8 @@ def score_run(run: pd.DataFrame, pool: pd.DataFrame, k: int, *,
     queries = np.array(sorted(pool["query"].unique()), dtype=object)
     keys = ["query", "product_id"]
     r = run[run["query"].isin(queries)]
-    r = r.merge(pool[keys].assign(_judged=True), on=keys, how="left")
-    r["_judged"] = r["_judged"].fillna(False).astype(bool)
+    r = r.merge(pool[keys].assign(_judged=1.0), on=keys, how="left")
+    r["_judged"] = r["_judged"].notna()
     top = _top(r, k)
     first = top.groupby("query", sort=False).head(1)
     j1 = first.set_index("query")["_judged"].astype(float).reindex(queries).to_numpy()
