@@ -2,7 +2,7 @@
 the study's judged candidates, with query-bootstrap intervals and Holm-corrected paired tests.
 
 >>> from seemingly.ranking.evaluate import evaluate_store  # doctest: +SKIP
->>> ev = evaluate_store(store, ["bm25.txt"], queries_table="tables/trec/queries.tsv")  # doctest: +SKIP
+>>> ev = evaluate_store(store, ["bm25.csv"])  # doctest: +SKIP
 >>> ev.runs["bm25"].relevance_at_1.ci  # doctest: +SKIP
 """
 

@@ -91,7 +91,7 @@ def score_run(run: pd.DataFrame, pool: pd.DataFrame, k: int, *,
     ev.rel = ev.rel * earns
     ev.level = ev.level * earns
     rel1, lvl1, ndcg = ev.metrics(cm.scatter(rows, "_order"))
-    has = earns.any(axis=1)
+    has = np.asarray(earns.any(axis=1), dtype=bool)
     zero = np.zeros(len(queries))
     return PerQuery(queries, np.where(has, rel1, zero), np.where(has, lvl1, zero),
                     np.where(has, ndcg, zero), has, j1, jk)
@@ -229,8 +229,8 @@ def evaluate_runs(runs: Sequence[Run], judgments: Judgments, *, k: int = 10,
     settings = EvaluationSettings(k=k, judged_only=judged_only, min_offers=min_offers,
                                   window_split=window_split, queries=queries,  # type: ignore[arg-type]
                                   n_boot=n_boot, confidence=confidence, alpha=alpha, seed=seed)
-    counts = {"relevance": int(rel_pool["query"].nunique()),
-              **{o: int(judgments.pools[o]["query"].nunique()) for o in OUTCOME_COUNTS}}
+    counts: dict[str, int] = {"relevance": int(rel_pool["query"].nunique())}
+    counts.update({o: int(judgments.pools[o]["query"].nunique()) for o in OUTCOME_COUNTS})
     return EvaluationResults(runs=out, comparisons=comparisons, queries=counts,
                              settings=settings)
 
