@@ -34,7 +34,8 @@ __all__ = [
     "Results", "ResultsFileError", "RESULTS_FILE", "schema",
     "DataBlock", "OverviewBlock", "HypothesesBlock", "Effect", "ExamplesBlock", "Example",
     "StrategiesBlock", "TradeoffBlock", "ObjectiveTradeoff", "TradeoffPoint", "ModelsBlock",
-    "ModelEntry", "AblationBlock", "AblationVariant", "RelationsBlock", "RunBlock", "Term", "Num", "Interval",
+    "ModelEntry", "AblationBlock", "AblationVariant", "RelationsBlock", "RunBlock", "Term",
+    "Num", "Interval",
 ]
 
 

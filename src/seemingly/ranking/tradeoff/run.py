@@ -19,7 +19,7 @@ from seemingly.contract import OUTCOME_COUNTS
 from seemingly.ranking.features import FEATURE_NAMES
 from seemingly.ranking.models.data import ModelData
 from seemingly.ranking.models.estimators import OutcomeModel, RelevanceModel
-from seemingly.ranking.models.training import TrainedModels, fit_models
+from seemingly.ranking.models.training import TrainedModels
 from seemingly.ranking.scoring import CandidateMatrix, normalize_scores, ranking_metrics
 from seemingly.ranking.tradeoff.ablation import (
     FACTOR_GROUPS,
@@ -301,7 +301,8 @@ def _fold_sweeps(d: ModelData, fits: dict[str, dict[str, Any]], weights: np.ndar
         codes = pd.Index(cm.queries).get_indexer(test["query"])
         pos = pd.Series(codes).groupby(codes).cumcount().to_numpy()
 
-        def place(values: np.ndarray) -> np.ndarray:
+        def place(values: np.ndarray, cm: CandidateMatrix = cm, codes: np.ndarray = codes,
+                  pos: np.ndarray = pos) -> np.ndarray:
             m = np.zeros(cm.mask.shape)
             m[codes, pos] = values
             return m
@@ -312,7 +313,8 @@ def _fold_sweeps(d: ModelData, fits: dict[str, dict[str, Any]], weights: np.ndar
             rs = rel.predict(test[rel.feature_names_])
             out_scores = obj.predict(test[obj.feature_names_])
             if held is not None and v == "full":
-                held[objective] = test.assign(relevance_score=rs, outcome_score=out_scores)[HELD_OUT]
+                held[objective] = test.assign(relevance_score=rs,
+                                              outcome_score=out_scores)[HELD_OUT]
             out[objective][v] = sweep(place(rs), place(out_scores), cm, weights=weights,
                                       normalization=o["normalization"], k=o["k"])
     return out
@@ -372,7 +374,8 @@ def evaluate_tradeoff(data: ModelData, trained: TrainedModels | None = None, *,
     parts = [_fold_sweeps(d, f, weights, o, h) for d, f, h in zip(ds, fits, held, strict=True)]
     joint_parts = ([_evaluate_split(d, TrainedModels(dict(f["full"]), {}), weights, o)
                     for d, f in zip(ds, fits, strict=True)] if joint else None)
-    out, abl = {}, {}
+    out: dict[str, ObjectiveTradeoff] = {}
+    abl: dict[str, tuple[dict[str, SweepResult], dict[str, VariantComparison]]] = {}
     for objective in OUTCOME_COUNTS:
         sweeps = {v: _concat([p[objective][v] for p in parts]) for v in variants}
         fusion = sweeps["full"]
