@@ -108,6 +108,8 @@ def factor_buys(results: Results) -> dict[str, dict[str, dict[str, str]]]:
                 continue
             v = variants[f"without_{group}"]
             badge = _verdict(v)
-            badge["text"] = f"{fmt_num(v.difference)} {fmt_ci(v.difference_ci)}".strip()
+            # its own class too: the verdict columns' badges stay countable on their own
+            badge = {"cls": f"{badge['cls']} buys",
+                     "text": f"{fmt_num(v.difference)} {fmt_ci(v.difference_ci)}".strip()}
             out.setdefault(group, {})[outcome] = badge
     return out

@@ -36,7 +36,8 @@ def _model_params(settings: Any) -> dict[str, Any]:
 def fit_tradeoff_models(data: ModelData, settings: Any) -> TrainedModels:
     """The relevance, purchase and engagement models on ``data``'s train split, fitted with
     ``settings.models``: the models the trade-off evaluates and the study saves."""
-    return fit_models(data, params=_model_params(settings), seed=settings.seed)
+    return fit_models(data, params=_model_params(settings), seed=settings.seed,
+                      n_jobs=settings.models.n_jobs)
 
 
 def run_tradeoff(store: StoreLike, settings: Any, data: ModelData | None = None,

@@ -25,7 +25,7 @@ releases the GIL while it trains, and each fit uses one thread).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,11 +100,13 @@ def fit_variants(folds: Sequence[ModelData], variants: Mapping[str, Sequence[str
     are used for every variant that does not change them.
     """
     p = {**(params or {}), "seed": seed}
-    jobs: dict[tuple[int, str, tuple[str, ...]], Any] = {}
-    plan: list[dict[str, dict[str, tuple[int, str, tuple[str, ...]]]]] = []
+    Key = tuple[int, str, tuple[str, ...]]  # fold, model, the features that vary
+    ready: dict[Key, RelevanceModel | OutcomeModel] = {}
+    running: dict[Key, Future[RelevanceModel | OutcomeModel]] = {}
+    plan: list[dict[str, dict[str, Key]]] = []
     with ThreadPoolExecutor(max_workers=max(n_jobs, 1)) as pool:
         for i, d in enumerate(folds):
-            keys: dict[str, dict[str, tuple[int, str, tuple[str, ...]]]] = {v: {} for v in variants}
+            keys: dict[str, dict[str, Key]] = {v: {} for v in variants}
             for name, (rows, y, w) in _training_rows(d).items():
                 feats = rows[list(FEATURE_NAMES)]
                 # a column a tree cannot split on: one value (NaN counts as a value)
@@ -112,15 +114,15 @@ def fit_variants(folds: Sequence[ModelData], variants: Mapping[str, Sequence[str
                 for v, cols in variants.items():
                     key = (i, name, tuple(f for f in cols if f in varying))
                     keys[v][name] = key
-                    if key in jobs:
+                    if key in ready or key in running:
                         continue
                     if prefit and i in prefit and set(key[2]) == varying:
-                        jobs[key] = prefit[i][name]
+                        ready[key] = prefit[i][name]
                     else:
-                        jobs[key] = pool.submit(_fit_one, name, rows, list(cols), y, w, p)
+                        running[key] = pool.submit(_fit_one, name, rows, list(cols), y, w, p)
             plan.append(keys)
-        fitted = {k: (j.result() if hasattr(j, "result") else j) for k, j in jobs.items()}
-    return [{v: {name: fitted[key] for name, key in by_model.items()}
+        ready.update({k: f.result() for k, f in running.items()})
+    return [{v: {name: ready[key] for name, key in by_model.items()}
              for v, by_model in keys.items()} for keys in plan]
 
 
