@@ -67,6 +67,13 @@ def evaluate_cmd(
     path = ev.write(out)
     report = render_evaluation(ev, out, study=study_results)
     _print(ev)
+    for tag, r in ev.runs.items():
+        c = r.coverage
+        if c.queries_ranked < 0.9 * c.queries or (c.judged_at_k or 0) < 0.5:
+            # unjudged products and unranked queries score 0: say so next to the numbers
+            typer.echo(f"note: {tag} ranks {c.queries_ranked} of {c.queries} evaluated "
+                       f"queries; {c.judged_at_k or 0:.0%} of its top k are judged "
+                       "(--judged-only measures the judged ones alone)")
     typer.echo(f"wrote {path} and {report}")
 
 

@@ -88,9 +88,9 @@ def _context(ev: EvaluationResults, study: Results | None) -> dict[str, Any]:
         if fig is not None:
             figures.append({"id": f"frontier-{i}", "title": f"{name} level@1 vs relevance@1",
                             "json": figure_json(fig),
-                            "caption": ("The study's fusion sweep and joint model with their "
-                                        "Pareto fronts; each run is a star with its "
-                                        "query-bootstrap intervals." if study is not None and
+                            "caption": ("The study's fusion sweep (and its joint model, if it "
+                                        "ran) with the Pareto front; each run is a star with "
+                                        "its query-bootstrap intervals." if study is not None and
                                         study.tradeoff is not None else
                                         "Each run is a star with its query-bootstrap "
                                         "intervals (pass --study to draw the study's frontier).")})
