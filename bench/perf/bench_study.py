@@ -47,10 +47,21 @@ def _child_study(a: argparse.Namespace) -> dict[str, Any]:
     con.close()
     models = (ModelSettings(joint=True, ablation=False, n_jobs=1) if a.before
               else ModelSettings())
+    cpu: dict[str, float] = {}
+    started: dict[str, float] = {}
+
+    def on_stage(stage: str, state: str) -> None:
+        # process CPU (every thread of this process: DuckDB's and LightGBM's too)
+        if state == "start":
+            started[stage] = time.process_time()
+        elif state == "done":
+            cpu[stage] = cpu.get(stage, 0.0) + time.process_time() - started[stage]
+
     t = time.perf_counter()
-    res = run_study(a.store, a.out, settings=AnalysisSettings(seed=a.seed, models=models))
+    res = run_study(a.store, a.out, settings=AnalysisSettings(seed=a.seed, models=models),
+                    on_stage=on_stage)
     wall = time.perf_counter() - t
-    out: dict[str, Any] = {"scan": scan, "wall": wall, "timings": res.timings}
+    out: dict[str, Any] = {"scan": scan, "wall": wall, "timings": res.timings, "cpu": cpu}
     tb = res.results.tradeoff
     if tb is not None and tb.ablation is not None:
         out["crude"] = {o: list(getattr(tb.ablation, o)["crude"].difference_ci)
@@ -110,8 +121,9 @@ def bench_size(n: int, work: Path, a: argparse.Namespace) -> None:
         print(f"\n{n:,} offers, {name}: wall {r['wall']:.1f} s, CPU {cpu:.1f} s "
               f"(user + system, all threads); one raw DuckDB scan of the offers "
               f"{r['scan']:.3f} s; study / scan = {r['wall'] / max(r['scan'], 1e-9):.0f}x")
+        print(f"  {'stage':<12}{'wall':>8}{'CPU':>8}")
         for stage, sec in r["timings"].items():
-            print(f"  {stage:<12}{sec:8.1f} s")
+            print(f"  {stage:<12}{sec:8.1f}{r['cpu'].get(stage, float('nan')):8.1f} s")
         for o, ci in r.get("crude", {}).items():
             print(f"  factor-aware - crude hypervolume, {o}: {_ci(ci)}"
                   f"{'  (above 0)' if ci[0] > 0 else '  (NOT above 0)'}")
