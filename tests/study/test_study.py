@@ -139,12 +139,13 @@ def test_every_model_is_fitted_with_the_model_settings(world: Path, tmp_path: Pa
 
     monkeypatch.setattr(tradeoff_run.RelevanceModel, "__init__", spy)
     models = ModelSettings(n_estimators=7, learning_rate=0.2, eval_folds=2, weight_step=0.5,
-                           replicates=1, n_boot=10)
+                           replicates=1, n_boot=10, joint=True)
     settings = AnalysisSettings(seed=3, models=models)
     with open_data(world, tmp_path) as store:
         results = analyze(store, settings, models_dir=tmp_path / "models")
-    # 1 saved + 2 fold refits + 2 folds x 3 cross-fits, every one with 7 trees
-    assert seen == [7] * 9
+    # 1 saved + 2 folds x 8 ablation variants (full, crude, 6 groups left out; leaving out
+    # the purchase history changes no relevance model) + 2 folds x 3 cross-fits, all 7 trees
+    assert seen == [7] * (1 + 2 * 8 + 2 * 3)
     manifest = json.loads((tmp_path / "models" / "manifest.json").read_text())
     assert manifest["models"]["purchase"]["params"]["learning_rate"] == 0.2
     assert results.models is not None and results.tradeoff is not None
