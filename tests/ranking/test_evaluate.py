@@ -35,7 +35,8 @@ POOL = pd.DataFrame({
     "relevant": [1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0],
     "level": [0.2, 0.5, 0.1, 0.3, 0.0, 0.4, 0.2],
 })
-# a: an unjudged product first, p3 left unranked; b: a tie (broken by product_id: p4 first);
+# a: an unjudged product first, p3 left unranked; b: a tie (broken as trec_eval does, by
+# product_id descending: p5 first);
 # c: not ranked at all; z: a query outside the pool
 RUN = pd.DataFrame({
     "query": ["a", "a", "a", "b", "b", "z"],
@@ -47,21 +48,56 @@ RUN = pd.DataFrame({
 def test_metrics_by_hand() -> None:
     pq = score_run(RUN, POOL, k=2)
     assert pq.queries.tolist() == ["a", "b", "c"]
-    # a: x (unjudged) on top earns nothing; b: p4 (level 0.3 = the best, irrelevant); c: 0
-    assert pq.relevance_at_1.tolist() == [0.0, 0.0, 0.0]
-    assert pq.level_at_1 == pytest.approx([0.0, 1.0, 0.0])
-    # b: relevant p5 at rank 2, one relevant candidate -> ideal DCG 1
-    assert pq.ndcg == pytest.approx([0.0, L2, 0.0])
+    # a: x (unjudged) on top earns nothing; b: p5 (relevant, level 0 of best 0.3); c: 0
+    assert pq.relevance_at_1.tolist() == [0.0, 1.0, 0.0]
+    assert pq.level_at_1 == pytest.approx([0.0, 0.0, 0.0])
+    # b: its one relevant candidate at rank 1
+    assert pq.ndcg == pytest.approx([0.0, 1.0, 0.0])
     assert pq.ranked.tolist() == [True, True, False]
     assert pq.judged_at_1[:2].tolist() == [0.0, 1.0]
     assert pq.judged_at_k[:2].tolist() == [0.5, 1.0]
 
 
+def test_ranx_agrees_with_unjudged_products_and_unranked_queries() -> None:
+    """trec_eval's conventions, as ranx implements them: unjudged = not relevant, a query
+    the run misses scores 0, a run's query without judgments is ignored."""
+    ranx = pytest.importorskip("ranx")
+    pq = score_run(RUN, POOL, k=2)
+    run = ranx.Run.from_df(RUN.rename(columns={"query": "q_id", "product_id": "doc_id"}),
+                           q_id_col="q_id", doc_id_col="doc_id", score_col="score")
+
+    def qrels(grade: pd.Series) -> object:
+        return ranx.Qrels.from_df(POOL.assign(g=grade.astype(int)).rename(
+            columns={"query": "q_id", "product_id": "doc_id"}), q_id_col="q_id",
+            doc_id_col="doc_id", score_col="g")
+
+    rel = ranx.evaluate(qrels(POOL["relevant"]), run, ["precision@1", "ndcg@2"],
+                        make_comparable=True)
+    assert rel["precision@1"] == pytest.approx(pq.relevance_at_1.mean())
+    # ranx keeps tied rows in input order: RUN lists b's tie as trec_eval would order it
+    assert rel["ndcg@2"] == pytest.approx(pq.ndcg.mean())
+    best = POOL.groupby("query")["level"].transform("max")
+    level = ranx.evaluate(qrels((POOL["level"] / best * 1e6).round()), run, "ndcg@1",
+                          make_comparable=True)
+    assert level == pytest.approx(pq.level_at_1.mean(), abs=1e-6)
+
+
+def test_order_preserving_transforms_and_row_order_change_nothing() -> None:
+    base = score_run(RUN, POOL, k=2)
+    rng = np.random.default_rng(2)
+    other = RUN.assign(score=np.exp(RUN["score"]) * 3 - 7).sample(frac=1.0, random_state=4)
+    got = score_run(other.reset_index(drop=True), POOL.sample(frac=1.0, random_state=rng),
+                    k=2)
+    for a, b in ((base.relevance_at_1, got.relevance_at_1), (base.level_at_1, got.level_at_1),
+                 (base.ndcg, got.ndcg)):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_judged_only_drops_unjudged_products() -> None:
     pq = score_run(RUN, POOL, k=2, judged_only=True)
     # a becomes p2, p1: level 0.5 of best 0.5; DCG 1/log2(3) of ideal 1 + 1/log2(3)
-    assert pq.level_at_1 == pytest.approx([1.0, 1.0, 0.0])
-    assert pq.ndcg == pytest.approx([L2 / (1 + L2), L2, 0.0])
+    assert pq.level_at_1 == pytest.approx([1.0, 0.0, 0.0])
+    assert pq.ndcg == pytest.approx([L2 / (1 + L2), 1.0, 0.0])
     # coverage is measured before the unjudged products are dropped
     assert pq.judged_at_1[:2].tolist() == [0.0, 1.0]
 
@@ -131,7 +167,8 @@ def test_holm_over_every_pair_and_metric() -> None:
 
     np.testing.assert_allclose([t.p_adjusted for t in ev.comparisons], holm(p))
     one = ev.runs["one"]
-    assert one.purchase_level_at_1.value == pytest.approx(1 / 3)
+    assert one.relevance_at_1.value == pytest.approx(1 / 3)
+    assert one.purchase_level_at_1.value == 0.0
     assert one.coverage.rows_outside == 1 and one.coverage.queries_ranked == 2
     assert one.coverage.judged_at_k == pytest.approx(0.75)
     with pytest.raises(ValueError, match="distinct tags"):

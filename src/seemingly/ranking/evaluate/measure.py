@@ -53,8 +53,9 @@ class PerQuery:
 
 
 def _top(run: pd.DataFrame, k: int) -> pd.DataFrame:
-    """The run's rows by query, best first (score desc, then product_id), top k each."""
-    r = run.sort_values(["query", "score", "product_id"], ascending=[True, False, True],
+    """The run's rows by query, best first, top k each. Ties go as trec_eval breaks them
+    (product_id descending), so the result never depends on row order."""
+    r = run.sort_values(["query", "score", "product_id"], ascending=[True, False, False],
                         kind="mergesort")
     return r[r.groupby("query", sort=False).cumcount() < k]
 
