@@ -35,12 +35,12 @@ POOL = pd.DataFrame({
     "relevant": [1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0],
     "level": [0.2, 0.5, 0.1, 0.3, 0.0, 0.4, 0.2],
 })
-# a: an unjudged product first, p3 left unranked; b: a tie (broken as trec_eval does, by
-# product_id descending: p5 first);
+# a: an unjudged product first, p3 left unranked; b: a tie (broken by product_id, ascending:
+# p4 first);
 # c: not ranked at all; z: a query outside the pool
 RUN = pd.DataFrame({
     "query": ["a", "a", "a", "b", "b", "z"],
-    "product_id": ["x", "p2", "p1", "p5", "p4", "p9"],
+    "product_id": ["x", "p2", "p1", "p4", "p5", "p9"],
     "score": [3.0, 2.0, 1.0, 1.0, 1.0, 5.0],
 })
 
@@ -48,11 +48,11 @@ RUN = pd.DataFrame({
 def test_metrics_by_hand() -> None:
     pq = score_run(RUN, POOL, k=2)
     assert pq.queries.tolist() == ["a", "b", "c"]
-    # a: x (unjudged) on top earns nothing; b: p5 (relevant, level 0 of best 0.3); c: 0
-    assert pq.relevance_at_1.tolist() == [0.0, 1.0, 0.0]
-    assert pq.level_at_1 == pytest.approx([0.0, 0.0, 0.0])
-    # b: its one relevant candidate at rank 1
-    assert pq.ndcg == pytest.approx([0.0, 1.0, 0.0])
+    # a: x (unjudged) on top earns nothing; b: p4 (level 0.3 = the best, irrelevant); c: 0
+    assert pq.relevance_at_1.tolist() == [0.0, 0.0, 0.0]
+    assert pq.level_at_1 == pytest.approx([0.0, 1.0, 0.0])
+    # b: relevant p5 at rank 2, one relevant candidate -> ideal DCG 1
+    assert pq.ndcg == pytest.approx([0.0, L2, 0.0])
     assert pq.ranked.tolist() == [True, True, False]
     assert pq.judged_at_1[:2].tolist() == [0.0, 1.0]
     assert pq.judged_at_k[:2].tolist() == [0.5, 1.0]
@@ -74,7 +74,7 @@ def test_ranx_agrees_with_unjudged_products_and_unranked_queries() -> None:
     rel = ranx.evaluate(qrels(POOL["relevant"]), run, ["precision@1", "ndcg@2"],
                         make_comparable=True)
     assert rel["precision@1"] == pytest.approx(pq.relevance_at_1.mean())
-    # ranx keeps tied rows in input order: RUN lists b's tie as trec_eval would order it
+    # ranx keeps tied rows in input order: RUN lists b's tie in our order (p4, p5)
     assert rel["ndcg@2"] == pytest.approx(pq.ndcg.mean())
     best = POOL.groupby("query")["level"].transform("max")
     level = ranx.evaluate(qrels((POOL["level"] / best * 1e6).round()), run, "ndcg@1",
@@ -96,8 +96,8 @@ def test_order_preserving_transforms_and_row_order_change_nothing() -> None:
 def test_judged_only_drops_unjudged_products() -> None:
     pq = score_run(RUN, POOL, k=2, judged_only=True)
     # a becomes p2, p1: level 0.5 of best 0.5; DCG 1/log2(3) of ideal 1 + 1/log2(3)
-    assert pq.level_at_1 == pytest.approx([1.0, 0.0, 0.0])
-    assert pq.ndcg == pytest.approx([L2 / (1 + L2), 1.0, 0.0])
+    assert pq.level_at_1 == pytest.approx([1.0, 1.0, 0.0])
+    assert pq.ndcg == pytest.approx([L2 / (1 + L2), L2, 0.0])
     # coverage is measured before the unjudged products are dropped
     assert pq.judged_at_1[:2].tolist() == [0.0, 1.0]
 
@@ -167,8 +167,8 @@ def test_holm_over_every_pair_and_metric() -> None:
 
     np.testing.assert_allclose([t.p_adjusted for t in ev.comparisons], holm(p))
     one = ev.runs["one"]
-    assert one.relevance_at_1.value == pytest.approx(1 / 3)
-    assert one.purchase_level_at_1.value == 0.0
+    assert one.relevance_at_1.value == 0.0
+    assert one.purchase_level_at_1.value == pytest.approx(1 / 3)
     assert one.coverage.rows_outside == 1 and one.coverage.queries_ranked == 2
     assert one.coverage.judged_at_k == pytest.approx(0.75)
     with pytest.raises(ValueError, match="distinct tags"):

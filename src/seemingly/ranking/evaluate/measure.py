@@ -53,9 +53,11 @@ class PerQuery:
 
 
 def _top(run: pd.DataFrame, k: int) -> pd.DataFrame:
-    """The run's rows by query, best first, top k each. Ties go as trec_eval breaks them
-    (product_id descending), so the result never depends on row order."""
-    r = run.sort_values(["query", "score", "product_id"], ascending=[True, False, False],
+    """The run's rows by query, best first, top k each. Ties go by product_id, ascending:
+    the study's evaluator ranks tied candidates in that order (they sit sorted by product in
+    its candidate matrix), so its exported runs score as it measured them; trec_eval would
+    take product_id descending. Either way the result never depends on row order."""
+    r = run.sort_values(["query", "score", "product_id"], ascending=[True, False, True],
                         kind="mergesort")
     return r[r.groupby("query", sort=False).cumcount() < k]
 

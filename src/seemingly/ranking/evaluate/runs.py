@@ -3,10 +3,10 @@
 TREC: ``qid Q0 product_id rank score tag`` per line, whitespace-separated; the ``qid`` is
 looked up in a query-id table (``qid<TAB>query`` lines, as the study writes to
 ``tables/trec/queries.tsv``). As trec_eval does, the order comes from ``score`` (higher
-first), not from ``rank``, and ties are broken by product_id, descending, so the result never
-depends on row order. CSV / Parquet: columns ``query, product_id, score``; queries are
-normalised as the data contract says. A bad row raises :class:`RunFileError` naming the
-file, the row and the rule.
+first), not from ``rank``; ties are broken by product_id, ascending (as the study's own
+evaluator; trec_eval takes descending), so the result never depends on row order.
+CSV / Parquet: columns ``query, product_id, score``; queries are normalised as the data
+contract says. A bad row raises :class:`RunFileError` naming the file, the row and the rule.
 """
 
 from __future__ import annotations

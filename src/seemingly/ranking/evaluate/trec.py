@@ -52,9 +52,9 @@ def write_qrels(frame: pd.DataFrame, grade: str, qids: dict[str, str], path: Pat
 
 def write_run(frame: pd.DataFrame, qids: dict[str, str], tag: str, path: Path) -> Path:
     """``qid Q0 product_id rank score tag`` lines, best first per query (score desc, ties by
-    product_id descending as trec_eval breaks them: the order ``seemingly evaluate`` reads a
+    product_id ascending: the order the study measured and ``seemingly evaluate`` reads a
     run in; ranx keeps tied rows in file order, which is the same order)."""
-    f = frame.sort_values(["query", "score", "product_id"], ascending=[True, False, False],
+    f = frame.sort_values(["query", "score", "product_id"], ascending=[True, False, True],
                           kind="mergesort")
     rank = f.groupby("query", sort=False).cumcount() + 1
     with path.open("w", encoding="utf-8") as fh:
