@@ -130,7 +130,7 @@ def test_default_world_factor_aware_beats_crude(tmp_path) -> None:  # type: igno
 @pytest.mark.slow
 def test_null_world_crude_buys_nothing_detectable(tmp_path) -> None:  # type: ignore[no-untyped-def]
     # no factor moves any outcome: the crude interval covers 0 (bench/perf/bench_study.py
-    # --null-seeds checks 9 of 10 seeds at 200k offers)
+    # --null-seeds 10 counts the seeds where it does at 200k offers)
     block, _ = _ablation_of(tmp_path, "null", 100_000, 7)
     assert block.ablation is not None
     for objective in ("purchase", "engagement"):
