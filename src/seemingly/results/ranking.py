@@ -97,7 +97,8 @@ class AblationVariant(Block):
     over queries. ``level_gain`` is the full frontier's level@1 minus this one's at equal
     relevance@1, read at ``at_relevance``: the highest relevance@1 both frontiers reach
     (between frontier points the level is interpolated linearly, as mixing the two rankings
-    would give).
+    would give). The intervals resample held-out queries with the fitted models held fixed:
+    the models' own fitting noise is not in them.
     """
 
     features: list[str]
