@@ -48,9 +48,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/lint-imports
 
-## Regenerate docs/results.schema.json from the Results types (a test checks it is current)
+## Regenerate docs/results.schema.json and docs/evaluation.schema.json from the types (a test checks them)
 schema: $(BASE_STAMP)
 	$(BIN)/python -m seemingly.results > docs/results.schema.json
+	$(BIN)/python -m seemingly.results evaluation > docs/evaluation.schema.json
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not slow and not spark and not browser"

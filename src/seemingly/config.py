@@ -107,6 +107,13 @@ class ModelSettings(BaseModel):
     joint_n_estimators: int = Field(100, ge=1)
     joint_learning_rate: float = Field(0.1, gt=0)
     n_boot: int = Field(1000, ge=0)
+    # docs/joint-vs-fusion.md: the joint model does not beat fusion on the default world and
+    # cost most of the study's time, so it runs only when asked for (`seemingly study --joint`)
+    joint: bool = Field(False, description="trade-off: also fit the joint model per weight")
+    ablation: bool = Field(
+        True, description="trade-off: crude and leave-one-factor-group-out feature sets",
+    )
+    n_jobs: int = Field(2, ge=1, description="threads for the trade-off's model fits")
     strategy_min_offers: int | None = Field(
         None, ge=1,
         description="strategies: offers per candidate (default min_offers)",

@@ -166,7 +166,8 @@ def test_tradeoff_block_end_to_end(tmp_path) -> None:  # type: ignore[no-untyped
 
     simulate(tmp_path / "sim", "default", n_offers=15000, seed=5)
     settings = AnalysisSettings(models=ModelSettings(
-        eval_folds=1, n_boot=50, n_estimators=30, joint_n_estimators=20, weight_step=0.25))
+        eval_folds=1, n_boot=50, n_estimators=30, joint_n_estimators=20, weight_step=0.25,
+        joint=True, ablation=False))
     with open_data(tmp_path / "sim", tmp_path / "work") as store:
         result, trained = run_tradeoff(store, settings)
     d = result.to_block().model_dump(exclude_unset=True)

@@ -108,7 +108,7 @@ def test_every_section_and_figure_is_present(
         assert "Skipped:" not in _section(sample_html, sid), sid
     for name in HYPOTHESES:
         assert f'id="h-{name}"' in sample_html
-    assert len(sample_page.figures()) == expected_figures(results) == 1 + 7 + 1 + 2 + 3
+    assert len(sample_page.figures()) == expected_figures(results) == 1 + 7 + 1 + 2 + 2 + 3
     # Headline numbers: overview.irrelevant_share and the purchase-level ratio.
     ov = results.overview
     assert ov is not None and ov.irrelevant_share is not None and ov.purchase_level is not None
@@ -225,7 +225,8 @@ def test_real_report_has_frontier_markers_on_the_tradeoff_charts(
     from seemingly.ranking.tradeoff.pareto import pareto_mask
 
     assert results.tradeoff is not None
-    charts = sample_page.figures()[-5:-3]  # the two trade-off charts sit before 3 importances
+    # the two trade-off charts sit before the two ablation charts and 3 importances
+    charts = sample_page.figures()[-7:-5]
     for fig, block in zip(charts, (results.tradeoff.purchase, results.tradeoff.engagement),
                           strict=True):
         fronts = _frontier_traces(fig)
@@ -330,7 +331,7 @@ BLOCK_FIGURES = {
     "overview": 1,
     "hypotheses": 7,
     "strategies": 1,
-    "tradeoff": 2,
+    "tradeoff": 4,
     "models": 3,
     "examples": 0,
     "relations": 0,

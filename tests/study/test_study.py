@@ -157,15 +157,90 @@ def test_every_model_is_fitted_with_the_model_settings(world: Path, tmp_path: Pa
 
     monkeypatch.setattr(tradeoff_run.RelevanceModel, "__init__", spy)
     models = ModelSettings(n_estimators=7, learning_rate=0.2, eval_folds=2, weight_step=0.5,
-                           replicates=1, n_boot=10)
+                           replicates=1, n_boot=10, joint=True)
     settings = AnalysisSettings(seed=3, models=models)
     with open_data(world, tmp_path) as store:
         results = analyze(store, settings, models_dir=tmp_path / "models")
-    # 1 saved + 2 fold refits + 2 folds x 3 cross-fits, then the re-judging queue's
-    # cross-fitted relevance score (one per query fold), every one with 7 trees
-    assert seen == [7] * (9 + settings.labels.rejudge_folds)
+    # 1 saved + 2 folds x 8 ablation variants (full, crude, 6 groups left out; leaving out
+    # the purchase history changes no relevance model) + 2 folds x 3 cross-fits, then the
+    # re-judging queue's cross-fitted relevance score (one per query fold), all 7 trees
+    assert seen == [7] * (1 + 2 * 8 + 2 * 3 + settings.labels.rejudge_folds)
     manifest = json.loads((tmp_path / "models" / "manifest.json").read_text())
     assert manifest["models"]["purchase"]["params"]["learning_rate"] == 0.2
     assert results.models is not None and results.tradeoff is not None
     for name, entry in results.models.items():
         assert entry.sha256 == manifest["files"][f"{name}.txt"]
+
+
+def _trec(study: StudyResult) -> Path:
+    return study.out_dir / "tables" / "trec"
+
+
+def test_ranx_reads_the_exported_rankings_and_gets_the_study_numbers(
+        studies: tuple[StudyResult, StudyResult]) -> None:
+    """tables/trec: one run per weight and objective, qrels of relevance and of levels."""
+    ranx = pytest.importorskip("ranx")
+    study = studies[0]
+    trec, tradeoff = _trec(study), study.results.tradeoff
+    assert tradeoff is not None
+    rel = ranx.Qrels.from_file(str(trec / "qrels.relevance.txt"), kind="trec").to_dict()
+    for objective in ("purchase", "engagement"):
+        block = getattr(tradeoff, objective)
+        levels = ranx.Qrels.from_file(str(trec / f"qrels.{objective}.txt"), kind="trec")
+        assert len(list((trec / "runs").glob(f"fusion.{objective}.w*.txt"))) == len(block.fusion)
+        for p in block.fusion[::5]:
+            run = ranx.Run.from_file(
+                str(trec / "runs" / f"fusion.{objective}.w{p.weight:.2f}.txt"), kind="trec")
+            # the relevance qrels hold both objectives' queries; this run has its own
+            qrels = ranx.Qrels.from_dict({q: rel[q] for q in run.to_dict()})
+            m = ranx.evaluate(qrels, run, ["precision@1", f"ndcg@{block.k}"])
+            assert m["precision@1"] == pytest.approx(p.relevance_at_1, abs=1e-12)
+            assert m[f"ndcg@{block.k}"] == pytest.approx(p.ndcg_at_k, abs=1e-9)
+            # level qrels are relative levels in parts per million: NDCG@1 is level@1
+            assert ranx.evaluate(levels, run, "ndcg@1") == pytest.approx(p.level_at_1, abs=1e-6)
+
+
+def test_evaluate_puts_the_study_runs_on_its_points_and_a_random_run_inside(
+        studies: tuple[StudyResult, StudyResult], tmp_path: Path) -> None:
+    import numpy as np
+    from typer.testing import CliRunner
+
+    from seemingly.cli import app
+    from seemingly.ranking.evaluate import read_query_table
+    from seemingly.results.evaluate import EvaluationResults
+
+    study = studies[0]
+    trec, tradeoff = _trec(study), study.results.tradeoff
+    assert tradeoff is not None
+    picks = [tradeoff.purchase.fusion[i] for i in (0, 10, -1)]
+    runs = [str(trec / "runs" / f"fusion.purchase.w{p.weight:.2f}.txt") for p in picks]
+    # a random ranker: every judged candidate, seeded random scores
+    qids = read_query_table(trec / "queries.tsv")
+    pool = pd.read_csv(trec / "qrels.relevance.txt", sep=" ", dtype=str,
+                       names=["qid", "iteration", "product_id", "grade"])
+    rng = np.random.default_rng(11)
+    pd.DataFrame({"query": pool["qid"].map(qids), "product_id": pool["product_id"],
+                  "score": rng.random(len(pool))}).to_csv(tmp_path / "random.csv", index=False)
+    out = tmp_path / "ev"
+    result = CliRunner().invoke(app, [
+        "evaluate", *runs, str(tmp_path / "random.csv"), "--data",
+        str(study.out_dir / "store.duckdb"), "--queries", str(trec / "queries.tsv"),
+        "--study", str(study.out_dir), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    ev = EvaluationResults.from_json(out)
+    for p in picks:
+        f = ev.runs[f"fusion.purchase.w{p.weight:.2f}"].frontier["purchase"]
+        assert f.relevance_at_1.value == pytest.approx(p.relevance_at_1, abs=1e-12)
+        assert f.level_at_1.value == pytest.approx(p.level_at_1, abs=1e-12)
+        assert f.ndcg_at_k.value == pytest.approx(p.ndcg_at_k, abs=1e-12)
+    for objective in ("purchase", "engagement"):
+        rnd = ev.runs["random"].frontier[objective]
+        front = [(p.relevance_at_1, p.level_at_1) for p in getattr(tradeoff, objective).fusion
+                 if p.on_frontier]
+        x, y = rnd.relevance_at_1.value, rnd.level_at_1.value
+        assert x is not None and y is not None
+        # below the frontier: some frontier point is better on both axes, by a margin
+        assert any(fx > x + 0.05 and fy > y + 0.05 for fx, fy in front), (objective, x, y)
+    assert ev.runs["random"].coverage.judged_at_k == 1.0
+    page = (out / "report.html").read_text()
+    assert "fusion sweep" in page and "random" in page

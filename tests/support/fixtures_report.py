@@ -32,8 +32,9 @@ SMALL_STUDY_SEED = 7
 def small_study_settings() -> AnalysisSettings:
     return AnalysisSettings(
         seed=SMALL_STUDY_SEED,
+        # joint on: the report draws it next to fusion when a study ran it (--joint)
         models=ModelSettings(weight_step=0.2, eval_folds=2, n_estimators=30,
-                             joint_n_estimators=30, n_boot=50),
+                             joint_n_estimators=30, n_boot=50, joint=True),
     )
 
 
@@ -48,12 +49,14 @@ def run_small_study(out: Path) -> Results:
 
 def expected_figures(results: Results) -> int:
     """Figures a report of ``results`` draws: headline, one per hypothesis, strategies, one
-    trade-off chart per outcome, one importance chart per model."""
+    trade-off chart per outcome (and one ablation chart per outcome), one importance chart
+    per model."""
     return (
         (results.overview is not None)
         + (len(results.hypotheses) if results.hypotheses else 0)
         + (results.strategies is not None)
         + 2 * (results.tradeoff is not None)
+        + 2 * (results.tradeoff is not None and results.tradeoff.ablation is not None)
         + (len(results.models) if results.models else 0)
     )
 

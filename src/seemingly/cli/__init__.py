@@ -8,7 +8,7 @@ from seemingly.cli.app import app
 # Imported for their side effect, registering their commands on ``app``, in the order
 # ``seemingly --help`` lists them.
 # isort: off
-from seemingly.cli import data, simulate, train, study, report, serve, convert  # noqa: F401
+from seemingly.cli import data, simulate, train, study, evaluate, report, serve, convert  # noqa: F401
 from seemingly.cli import config_cmd, track  # noqa: F401
 # isort: on
 

@@ -31,13 +31,17 @@ def study_cmd(
         "majority", "--label-aggregation",
         help="how several judgments of a pair become one label: majority, dawid_skene, mace",
     ),
+    joint: bool = typer.Option(
+        False, "--joint",
+        help="also fit the joint model per relevance weight (slow; see docs/joint-vs-fusion.md)",
+    ),
 ) -> None:
     """Validate -> ingest -> analyze -> strategies -> trade-off -> save its models -> report."""
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    from seemingly.config import AnalysisSettings
+    from seemingly.config import AnalysisSettings, ModelSettings
     from seemingly.study.run import STAGES, StageError, run_study
 
     console = Console()
@@ -59,7 +63,8 @@ def study_cmd(
                       "not one of majority, dawid_skene, mace", highlight=False)
         raise typer.Exit(code=2)
     settings = AnalysisSettings(seed=seed, min_offers=min_offers,
-                                labels=LabelSettings(aggregation=label_aggregation))  # type: ignore[arg-type]
+                                labels=LabelSettings(aggregation=label_aggregation),  # type: ignore[arg-type]
+                                models=ModelSettings(joint=joint))
     t0 = time.perf_counter()
     try:
         with console.status("running the study"):

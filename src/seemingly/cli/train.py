@@ -12,7 +12,8 @@ from seemingly.cli.app import app, error_line
 _DATA_HELP = "folder of contract tables (products.*, offers.*, ...) or a DuckDB store file"
 
 
-def _settings(seed: int | None, min_offers: int | None, eval_folds: int | None = None):  # type: ignore[no-untyped-def]
+def _settings(seed: int | None, min_offers: int | None, eval_folds: int | None = None,  # type: ignore[no-untyped-def]
+              joint: bool = False):
     from seemingly.config import AnalysisSettings
 
     base = AnalysisSettings()
@@ -21,8 +22,10 @@ def _settings(seed: int | None, min_offers: int | None, eval_folds: int | None =
         updates["seed"] = seed
     if min_offers is not None:
         updates["min_offers"] = min_offers
+    models = {**base.models.model_dump(), "joint": joint}
     if eval_folds is not None:
-        updates["models"] = {**base.models.model_dump(), "eval_folds": eval_folds}
+        models["eval_folds"] = eval_folds
+    updates["models"] = models
     return AnalysisSettings(**{**base.model_dump(), **updates})
 
 
@@ -83,9 +86,11 @@ def tradeoff_cmd(
                                           help="K-fold over queries (1 = one split)"),
     min_offers: int | None = typer.Option(None, "--min-offers", min=1),
     seed: int | None = typer.Option(None, "--seed"),
+    joint: bool = typer.Option(False, "--joint", help="also fit and compare the joint model"),
 ) -> None:
-    """Fusion sweep vs joint model on held-out queries; writes OUT/tradeoff.json with the
-    strategies, tradeoff and models blocks."""
+    """Fusion sweep and factor ablation (crude vs factor-aware) on held-out queries, and with
+    --joint the joint model; writes OUT/tradeoff.json with the strategies, tradeoff and
+    models blocks."""
     from seemingly.errors import ContractError, OutputError
     from seemingly.explain.strategies import strategies_from_store
     from seemingly.outputs import output_dir
@@ -93,7 +98,7 @@ def tradeoff_cmd(
     from seemingly.results import Results
     from seemingly.store import open_data
 
-    settings = _settings(seed, min_offers, eval_folds)
+    settings = _settings(seed, min_offers, eval_folds, joint)
     start = time.perf_counter()
     try:
         with output_dir(out, writer="tradeoff", inputs=(data,), keep=("store.duckdb",),
@@ -110,7 +115,16 @@ def tradeoff_cmd(
         typer.echo(error_line(exc), err=True)
         raise typer.Exit(code=1) from None
     for objective, block in (("purchase", tradeoff.purchase), ("engagement", tradeoff.engagement)):
+        if tradeoff.ablation is not None:
+            for variant, v in getattr(tradeoff.ablation, objective).items():
+                if variant == "full":
+                    continue
+                lo, hi = v.difference_ci
+                typer.echo(f"{objective}: factor-aware minus {variant} hypervolume "
+                           f"{_f(v.difference, '+.4f')} [{_f(lo, '+.4f')}, {_f(hi, '+.4f')}]")
         d = block.dominance
+        if d is None:
+            continue
         lo, hi = d.difference_ci
         typer.echo(f"{objective}: hypervolume fusion {_f(d.fusion_hypervolume, '.4f')}, joint "
                    f"{_f(d.joint_hypervolume, '.4f')}, difference {_f(d.difference, '+.4f')} "

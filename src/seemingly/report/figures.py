@@ -269,7 +269,8 @@ class Figures:
         sweeps: list[dict[str, Any]] = []
         fronts: list[dict[str, Any]] = []
         for name, points, color, symbol in (("fusion", block.fusion, "#4c6ef5", "circle"),
-                                            ("joint", block.joint, "#e8590c", "diamond")):
+                                            ("joint", block.joint or [], "#e8590c",
+                                             "diamond")):
             rows = _tradeoff_points(points)
             if not rows:
                 continue

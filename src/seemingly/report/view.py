@@ -22,6 +22,7 @@ from seemingly.report._format import (
     label,
     num,
 )
+from seemingly.report.ablation import ablation_context, factor_buys
 from seemingly.report.figures import (
     OUTCOMES,
     STRATEGIES,
@@ -259,12 +260,14 @@ def _tradeoff(results: Results, fig: _FigureCounter) -> dict[str, Any]:
         return {"skipped": skip_reason(results, "tradeoff")}
     items = []
     for (outcome, name), ob in zip(OUTCOMES, (block.purchase, block.engagement), strict=True):
+        joint = ob.joint is not None
         f = fig(Figures.tradeoff(ob, outcome),
-                f"{name}: relevance@1 against {outcome} level@1 for the score-fusion sweep and the "
-                "joint model; ringed points joined by a dashed line are each method's Pareto "
-                "front.")
+                f"{name}: relevance@1 against {outcome} level@1 for the score-fusion sweep"
+                + (" and the joint model; ringed points joined by a dashed line are each "
+                   "method's Pareto front." if joint else "; ringed points joined by a dashed "
+                   "line are its Pareto front."))
         dom = ob.dominance
-        dominance = [
+        dominance = [] if dom is None else [
             ("hypervolume, fusion", fmt_num(dom.fusion_hypervolume)),
             ("hypervolume, joint", fmt_num(dom.joint_hypervolume)),
             ("difference (joint - fusion)",
@@ -365,6 +368,8 @@ def build_context(results: Results) -> dict[str, Any]:
         "hypotheses": _hypotheses(results, fig),
         "strategies": _strategies(results, fig),
         "tradeoff": _tradeoff(results, fig),
+        "ablation": ablation_context(results, fig),
+        "factor_buys": factor_buys(results),
         "models": _models(results, fig),
         "examples": _examples(results),
         "labels": labels_context(results, skip_reason),

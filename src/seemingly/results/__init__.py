@@ -22,6 +22,8 @@ from seemingly.results.explain import (
 from seemingly.results.labels import LabelsBlock, RejudgeRow
 from seemingly.results.model import RESULTS_FILE, Results, ResultsFileError, RunBlock
 from seemingly.results.ranking import (
+    AblationBlock,
+    AblationVariant,
     ModelEntry,
     ModelsBlock,
     ObjectiveTradeoff,
@@ -33,8 +35,8 @@ __all__ = [
     "Results", "ResultsFileError", "RESULTS_FILE", "schema",
     "DataBlock", "OverviewBlock", "HypothesesBlock", "Effect", "ExamplesBlock", "Example",
     "StrategiesBlock", "TradeoffBlock", "ObjectiveTradeoff", "TradeoffPoint", "ModelsBlock",
-    "ModelEntry", "RelationsBlock", "RunBlock", "Term", "Num", "Interval", "LabelsBlock",
-    "RejudgeRow",
+    "ModelEntry", "AblationBlock", "AblationVariant", "RelationsBlock", "RunBlock", "Term",
+    "Num", "Interval", "LabelsBlock", "RejudgeRow",
 ]
 
 

@@ -10,7 +10,7 @@ from seemingly.results._base import Block, Interval, Keyed, Metric, Num
 
 __all__ = [
     "TradeoffBlock", "ObjectiveTradeoff", "TradeoffPoint", "Dominance", "TradeoffSettings",
-    "ModelsBlock", "ModelEntry",
+    "AblationBlock", "ObjectiveAblation", "AblationVariant", "ModelsBlock", "ModelEntry",
 ]
 
 
@@ -59,9 +59,12 @@ class Dominance(Block):
 
 
 class ObjectiveTradeoff(Block):
+    """One objective's fusion sweep; ``joint`` and ``dominance`` only when the joint model
+    ran (``seemingly study --joint``)."""
+
     fusion: list[TradeoffPoint]
-    joint: list[TradeoffPoint]
-    dominance: Dominance
+    joint: list[TradeoffPoint] | None = None
+    dominance: Dominance | None = None
     k: int
 
 
@@ -82,14 +85,58 @@ class TradeoffSettings(Block):
     step: float
     n_boot: int
     joint_features: Literal["factors + cross-fitted model scores", "factors"]
+    joint: bool = False
+
+
+class AblationVariant(Block):
+    """One feature set's fusion frontier, compared with the full (factor-aware) set's on the
+    same held-out queries.
+
+    ``difference`` is the full frontier's hypervolume minus this one's (what the features the
+    variant leaves out buy; 0 for ``full``), ``difference_ci`` its paired percentile bootstrap
+    over queries. ``level_gain`` is the full frontier's level@1 minus this one's at equal
+    relevance@1, read at ``at_relevance``: the highest relevance@1 both frontiers reach
+    (between frontier points the level is interpolated linearly, as mixing the two rankings
+    would give). The intervals resample held-out queries with the fitted models held fixed:
+    the models' own fitting noise is not in them.
+    """
+
+    features: list[str]
+    dropped: list[str]
+    hypervolume: Num
+    difference: Num
+    difference_ci: Interval
+    level_gain: Num
+    level_gain_ci: Interval
+    at_relevance: Num
+    frontier: list[TradeoffPoint]
+
+
+class ObjectiveAblation(Keyed[str, AblationVariant]):
+    """variant ("full", "crude", "without_<group>") -> :class:`AblationVariant`."""
+
+
+class AblationBlock(Block):
+    """Crude (text match only) vs factor-aware features, and each factor group left out.
+
+    ``groups`` names the features of each factor group; ``text_match`` the crude set.
+    """
+
+    purchase: ObjectiveAblation
+    engagement: ObjectiveAblation
+    groups: dict[str, list[str]]
+    text_match: list[str]
+    n_boot: int
 
 
 class TradeoffBlock(Block):
-    """Fusion sweep vs joint model per objective, on held-out queries."""
+    """Fusion sweep per objective on held-out queries, the factor ablation, and (optional)
+    the joint model compared with fusion."""
 
     purchase: ObjectiveTradeoff
     engagement: ObjectiveTradeoff
     settings: TradeoffSettings
+    ablation: AblationBlock | None = None
 
 
 class ModelEntry(Block):

@@ -31,6 +31,7 @@ from seemingly.results import (
 )
 
 if TYPE_CHECKING:
+    import pandas as pd
     from pydantic import BaseModel
 
     from seemingly.ranking.models.data import ModelData
@@ -57,6 +58,9 @@ class Context:
     skipped: dict[str, str] = field(default_factory=dict)  # block -> why (Results.skipped)
     fitted: tuple[TrainedModels, ModelData] | None = None
     built: dict[str, BaseModel | None] = field(default_factory=dict)  # blocks built so far
+    #: the trade-off's held-out candidates with their raw scores, per objective, and the
+    #: weights swept: the study exports the fused rankings from them (tables/trec)
+    rankings: tuple[dict[str, pd.DataFrame], list[float]] | None = None
 
     def require(self, block: str, *tables: str) -> bool:
         """True when the store has ``tables``; otherwise record why ``block`` is skipped."""
@@ -149,6 +153,9 @@ def _tradeoff(ctx: Context) -> TradeoffBlock | None:
         # the models block saves these even when the evaluation below finds too few queries
         ctx.fitted = (trained, data)
         result, _ = run_tradeoff(ctx.store, ctx.settings, data, trained)
+        held = {o.objective: o.held_out for o in (result.purchase, result.engagement)
+                if o.held_out is not None}
+        ctx.rankings = (held, [float(w) for w in result.purchase.fusion.weights])
     except ValueError as exc:  # too little data for held-out queries: say so, keep going
         ctx.warnings.append(f"tradeoff: skipped, {exc}")
         ctx.skipped["tradeoff"] = str(exc)

@@ -237,7 +237,8 @@ def _run(
         with stage("tables"):
             from seemingly.study.tables import write_tables
 
-            tables = write_tables(store, settings, assemble(ctx, blocks), out_dir / "tables")
+            tables = write_tables(store, settings, assemble(ctx, blocks), out_dir / "tables",
+                                  rankings=ctx.rankings)
     finally:
         store.close()
 

@@ -23,6 +23,8 @@ from seemingly.results import (
 )
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from seemingly.store import StoreLike
 
 __all__ = ["neutralise", "write_tables"]
@@ -145,7 +147,7 @@ def _strategy_rows(strategies: StrategiesBlock) -> Iterable[dict[str, Any]]:
 
 def _tradeoff_rows(tradeoff: TradeoffBlock) -> Iterable[dict[str, Any]]:
     for outcome, block in (("purchase", tradeoff.purchase), ("engagement", tradeoff.engagement)):
-        for method, points in (("fusion", block.fusion), ("joint", block.joint)):
+        for method, points in (("fusion", block.fusion), ("joint", block.joint or [])):
             for p in points:
                 yield {"outcome": outcome, "method": method, "weight": p.weight,
                        "relevance_at_1": p.relevance_at_1, f"{outcome}_level_at_1": p.level_at_1,
@@ -183,9 +185,15 @@ def _quarantine_rows(data: DataBlock) -> Iterable[dict[str, Any]]:
 
 
 def write_tables(
-    store: StoreLike, settings: AnalysisSettings, results: Results, out_dir: str | Path
+    store: StoreLike, settings: AnalysisSettings, results: Results, out_dir: str | Path,
+    rankings: tuple[dict[str, pd.DataFrame], list[float]] | None = None,
 ) -> tuple[Path, ...]:
-    """Write every table the study has; returns the paths written (empty blocks are skipped)."""
+    """Write every table the study has; returns the paths written (empty blocks are skipped).
+
+    ``rankings`` (the trade-off's held-out candidates with raw scores per objective, and the
+    weights swept) adds ``trec/``: the query-id table, qrels and one TREC run per weight and
+    objective (:func:`seemingly.ranking.evaluate.write_study_trec`).
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path | None] = []
@@ -213,4 +221,10 @@ def write_tables(
         written.append(_write(out / "rejudge.csv", _rejudge_rows(r.labels)))
     if r.data is not None:
         written.append(_write(out / "quarantine.csv", _quarantine_rows(r.data)))
+    if rankings is not None and rankings[0]:
+        from seemingly.ranking.evaluate import write_study_trec
+
+        held_out, weights = rankings
+        written.extend(write_study_trec(held_out, weights, settings.models.normalization,
+                                        out / "trec"))
     return tuple(p for p in written if p is not None)

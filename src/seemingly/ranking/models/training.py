@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,16 +69,29 @@ def _weighted_logloss(y: np.ndarray, p: np.ndarray, w: np.ndarray) -> float:
 
 
 def fit_models(data: ModelData, *, params: dict[str, Any] | None = None,
-               seed: int = 7) -> TrainedModels:
+               seed: int = 7, n_jobs: int = 1) -> TrainedModels:
     """Fit the relevance model on train queries' judgments and the outcome models on train
-    queries' label-window offers; measure each on test queries."""
+    queries' label-window offers (the three on ``n_jobs`` threads: LightGBM releases the GIL
+    while it trains); measure each on test queries."""
     params = {**(params or {}), "seed": seed}
     c = data.candidates
     judged = c[c["relevant"].notna()]
     tr, te = judged[judged["split"] == "train"], judged[judged["split"] == "test"]
+    rows = data.outcome_rows[data.outcome_rows["offers"] > 0]
+    otr, ote = rows[rows["split"] == "train"], rows[rows["split"] == "test"]
+    def outcome(col: str) -> OutcomeModel:
+        return OutcomeModel(**params).fit(otr[FEATURES], (otr[col] / otr["offers"]).to_numpy(),
+                                          sample_weight=otr["offers"].to_numpy())
+
+    with ThreadPoolExecutor(max_workers=max(n_jobs, 1)) as pool:
+        jobs: dict[str, Future[Any]] = {"relevance": pool.submit(
+            lambda: RelevanceModel(**params).fit(tr[FEATURES], tr["relevant"].to_numpy()))}
+        for name, col in OUTCOME_COUNTS.items():
+            jobs[name] = pool.submit(outcome, col)
+        fitted = {name: job.result() for name, job in jobs.items()}
     models: dict[str, Any] = {}
     metrics: dict[str, dict[str, float]] = {}
-    rel = RelevanceModel(**params).fit(tr[FEATURES], tr["relevant"].to_numpy())
+    rel = fitted["relevance"]
     s = rel.predict(te[FEATURES]) if len(te) else np.zeros(0)
     bm25 = te["bm25"].to_numpy()
     metrics["relevance"] = {"auc": _auc(te["relevant"].to_numpy(), s),
@@ -85,11 +99,8 @@ def fit_models(data: ModelData, *, params: dict[str, Any] | None = None,
                             "ndcg_at_10_bm25": _ndcg_at(te, bm25),
                             "n_train": int(len(tr)), "n_test": int(len(te))}
     models["relevance"] = rel
-    rows = data.outcome_rows[data.outcome_rows["offers"] > 0]
-    otr, ote = rows[rows["split"] == "train"], rows[rows["split"] == "test"]
     for name, col in OUTCOME_COUNTS.items():
-        m = OutcomeModel(**params).fit(otr[FEATURES], (otr[col] / otr["offers"]).to_numpy(),
-                                       sample_weight=otr["offers"].to_numpy())
+        m = fitted[name]
         y, w = (ote[col] / ote["offers"]).to_numpy(), ote["offers"].to_numpy(float)
         p = m.predict(ote[FEATURES])
         base = float(otr[col].sum() / otr["offers"].sum())

@@ -1,4 +1,5 @@
-"""Relevance vs purchase / engagement: fusion sweep, joint model, Pareto frontiers.
+"""Relevance vs purchase / engagement: fusion sweep, factor ablation, joint model (optional),
+Pareto frontiers.
 
 >>> from seemingly.ranking.tradeoff import run_tradeoff  # doctest: +SKIP
 >>> result, models = run_tradeoff(store, AnalysisSettings())  # doctest: +SKIP
@@ -35,7 +36,8 @@ def _model_params(settings: Any) -> dict[str, Any]:
 def fit_tradeoff_models(data: ModelData, settings: Any) -> TrainedModels:
     """The relevance, purchase and engagement models on ``data``'s train split, fitted with
     ``settings.models``: the models the trade-off evaluates and the study saves."""
-    return fit_models(data, params=_model_params(settings), seed=settings.seed)
+    return fit_models(data, params=_model_params(settings), seed=settings.seed,
+                      n_jobs=settings.models.n_jobs)
 
 
 def run_tradeoff(store: StoreLike, settings: Any, data: ModelData | None = None,
@@ -57,5 +59,6 @@ def run_tradeoff(store: StoreLike, settings: Any, data: ModelData | None = None,
         label_prior=m.label_prior, n_boot=m.n_boot, seed=settings.seed,
         joint_params={"n_estimators": m.joint_n_estimators,
                       "learning_rate": m.joint_learning_rate},
-        model_params=_model_params(settings))
+        model_params=_model_params(settings), joint=m.joint, ablation=m.ablation,
+        n_jobs=m.n_jobs)
     return result, trained

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["pareto_mask", "hypervolume", "dominance"]
+__all__ = ["pareto_mask", "hypervolume", "dominance", "frontier_level"]
 
 
 def _dominated_by(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -38,6 +38,25 @@ def hypervolume(points: np.ndarray, reference: tuple[float, float] = (0.0, 0.0))
             area += (x - reference[0]) * (y - y_done)
             y_done = y
     return float(area)
+
+
+def frontier_level(points: np.ndarray, relevance: float) -> float:
+    """The level (second objective) the Pareto frontier of ``points`` reaches at ``relevance``
+    (first objective).
+
+    Between two frontier points the level is interpolated linearly: ranking each query with
+    one of the two rankers at random gives every mix of their points. Below the frontier's
+    smallest relevance the level is that point's (the highest); above its largest, NaN.
+
+    >>> frontier_level(np.array([[0.2, 0.8], [0.6, 0.4], [0.3, 0.3]]), 0.4)
+    0.6
+    """
+    p = np.asarray(points, float)
+    p = p[pareto_mask(p)]
+    p = p[np.argsort(p[:, 0], kind="stable")]
+    if not len(p) or relevance > p[-1, 0]:
+        return float("nan")
+    return float(np.interp(relevance, p[:, 0], p[:, 1]))
 
 
 def _dominated_share(a: np.ndarray, b: np.ndarray) -> float:

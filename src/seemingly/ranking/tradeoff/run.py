@@ -1,5 +1,6 @@
-"""The trade-off block: fusion of separately trained models vs the joint model, measured on
-held-out queries with the same per-query metrics, frontiers and a paired bootstrap.
+"""The trade-off block: fusion of separately trained models, measured on held-out queries
+with per-query metrics and frontiers; the factor ablation (:mod:`.ablation`) and, when asked
+for, the joint model, each compared with fusion by a paired bootstrap.
 
 Evaluation is grouped by query. With ``eval_folds=1`` the data's train/test split is used;
 with K > 1 every query is held out once (K-fold over queries, models refitted per fold), so
@@ -18,12 +19,28 @@ from seemingly.contract import OUTCOME_COUNTS
 from seemingly.ranking.features import FEATURE_NAMES
 from seemingly.ranking.models.data import ModelData
 from seemingly.ranking.models.estimators import OutcomeModel, RelevanceModel
-from seemingly.ranking.models.training import TrainedModels, fit_models
+from seemingly.ranking.models.training import TrainedModels
 from seemingly.ranking.scoring import CandidateMatrix, normalize_scores, ranking_metrics
+from seemingly.ranking.tradeoff.ablation import (
+    FACTOR_GROUPS,
+    TEXT_MATCH,
+    VARIANTS,
+    VariantComparison,
+    compare_variants,
+    fit_variants,
+)
 from seemingly.ranking.tradeoff.joint import fit_joint_models
 from seemingly.ranking.tradeoff.pareto import dominance, pareto_mask
 from seemingly.ranking.tradeoff.sweep import SweepResult, sweep
-from seemingly.results.ranking import Dominance, TradeoffBlock, TradeoffPoint, TradeoffSettings
+from seemingly.results.ranking import (
+    AblationBlock,
+    AblationVariant,
+    Dominance,
+    ObjectiveAblation,
+    TradeoffBlock,
+    TradeoffPoint,
+    TradeoffSettings,
+)
 from seemingly.results.ranking import ObjectiveTradeoff as ObjectiveTradeoffBlock
 
 __all__ = ["TradeoffResult", "evaluate_tradeoff", "split_scores", "SplitScores", "query_folds",
@@ -33,44 +50,80 @@ FEATURES = list(FEATURE_NAMES)
 STACKED = ["relevance_score", "outcome_score", "relevance_norm", "outcome_norm"]
 
 
+def _points(s: SweepResult, objective: str) -> list[TradeoffPoint]:
+    m = s.means()
+    front = pareto_mask(m[["relevance_at_1", "level_at_1"]].to_numpy())
+    key = f"{objective}_level_at_1"
+    return [TradeoffPoint(weight=float(w), relevance_at_1=float(r), ndcg_at_k=float(n),
+                          on_frontier=bool(f), **{key: float(lv)})
+            for w, r, lv, n, f in zip(m["weight"], m["relevance_at_1"], m["level_at_1"],
+                                      m["ndcg_at_k"], front, strict=True)]
+
+
 @dataclass(frozen=True)
 class ObjectiveTradeoff:
-    """One objective's fusion and joint sweeps (per-query metrics kept for benches) and the
-    bootstrap comparison of their frontiers."""
+    """One objective's fusion sweep and, when the joint model ran, its sweep and the
+    bootstrap comparison of the two frontiers (per-query metrics kept for benches)."""
 
     fusion: SweepResult
-    joint: SweepResult
-    dominance: dict[str, Any]
+    joint: SweepResult | None
+    dominance: dict[str, Any] | None
     objective: str
-
-    def _points(self, s: SweepResult) -> list[TradeoffPoint]:
-        m = s.means()
-        front = pareto_mask(m[["relevance_at_1", "level_at_1"]].to_numpy())
-        key = f"{self.objective}_level_at_1"
-        return [TradeoffPoint(weight=float(w), relevance_at_1=float(r), ndcg_at_k=float(n),
-                              on_frontier=bool(f), **{key: float(lv)})
-                for w, r, lv, n, f in zip(m["weight"], m["relevance_at_1"], m["level_at_1"],
-                                          m["ndcg_at_k"], front, strict=True)]
+    #: the held-out candidates of every fold with the full models' raw scores (HELD_OUT
+    #: columns): the study exports the fused rankings from it (tables/trec)
+    held_out: pd.DataFrame | None = None
 
     def to_block(self) -> ObjectiveTradeoffBlock:
-        return ObjectiveTradeoffBlock(fusion=self._points(self.fusion),
-                                      joint=self._points(self.joint),
+        if self.joint is None or self.dominance is None:
+            return ObjectiveTradeoffBlock(fusion=_points(self.fusion, self.objective),
+                                          k=self.fusion.k)
+        return ObjectiveTradeoffBlock(fusion=_points(self.fusion, self.objective),
+                                      joint=_points(self.joint, self.objective),
                                       dominance=Dominance(**self.dominance), k=self.fusion.k)
 
 
 @dataclass(frozen=True)
+class Ablation:
+    """Per objective: each variant's sweep (per-query metrics) and its comparison with
+    ``full``; ``variants`` names each variant's features."""
+
+    objectives: dict[str, tuple[dict[str, SweepResult], dict[str, VariantComparison]]]
+    variants: dict[str, tuple[str, ...]]
+    n_boot: int
+
+    def to_block(self) -> AblationBlock:
+        blocks = {}
+        for objective, (sweeps, comp) in self.objectives.items():
+            blocks[objective] = ObjectiveAblation({
+                v: AblationVariant(
+                    features=list(self.variants[v]),
+                    dropped=[f for f in FEATURES if f not in self.variants[v]],
+                    hypervolume=c.hypervolume, difference=c.difference,
+                    difference_ci=c.difference_ci, level_gain=c.level_gain,
+                    level_gain_ci=c.level_gain_ci, at_relevance=c.at_relevance,
+                    frontier=_points(sweeps[v], objective))
+                for v, c in comp.items()})
+        return AblationBlock(purchase=blocks["purchase"], engagement=blocks["engagement"],
+                             groups={g: list(c) for g, c in FACTOR_GROUPS.items()},
+                             text_match=list(TEXT_MATCH), n_boot=self.n_boot)
+
+
+@dataclass(frozen=True)
 class TradeoffResult:
-    """Both objectives' trade-offs; :meth:`to_block` is the ``tradeoff`` block."""
+    """Both objectives' trade-offs and the ablation; :meth:`to_block` is the ``tradeoff``
+    block."""
 
     purchase: ObjectiveTradeoff
     engagement: ObjectiveTradeoff
     settings: dict[str, Any]
+    ablation: Ablation | None = None
 
     def to_block(self) -> TradeoffBlock:
         """The typed ``tradeoff`` block of :class:`seemingly.results.Results`."""
+        kw = {} if self.ablation is None else {"ablation": self.ablation.to_block()}
         return TradeoffBlock(purchase=self.purchase.to_block(),
                              engagement=self.engagement.to_block(),
-                             settings=TradeoffSettings(**self.settings))
+                             settings=TradeoffSettings(**self.settings), **kw)
 
 
 def eligible(c: pd.DataFrame, split: str, count: str, min_offers: int) -> pd.DataFrame:
@@ -190,8 +243,12 @@ def split_scores(data: ModelData, trained: TrainedModels, weights: np.ndarray,
     return res
 
 
+HELD_OUT = ["query", "product_id", "relevant", "level", "relevance_score", "outcome_score"]
+
+
 def _evaluate_split(data: ModelData, trained: TrainedModels, weights: np.ndarray,
-                    o: dict[str, Any]) -> dict[str, tuple[SweepResult, SweepResult]]:
+                    o: dict[str, Any]
+                    ) -> dict[str, tuple[SweepResult, SweepResult, pd.DataFrame]]:
     """Fusion and joint metrics per weight and per test query of one train/test split."""
     res = {}
     for objective, sc in split_scores(data, trained, weights, o).items():
@@ -201,7 +258,7 @@ def _evaluate_split(data: ModelData, trained: TrainedModels, weights: np.ndarray
         joint = SweepResult(weights, np.stack([m[0] for m in met]),
                             np.stack([m[1] for m in met]), np.stack([m[2] for m in met]),
                             o["k"])
-        res[objective] = (fusion, joint)
+        res[objective] = (fusion, joint, sc.test[HELD_OUT])
     return res
 
 
@@ -226,6 +283,43 @@ def fold_data(data: ModelData, fold_of: pd.Series, f: int) -> ModelData:
     return replace(data, candidates=split(data.candidates), outcome_rows=split(data.outcome_rows))
 
 
+def _fold_sweeps(d: ModelData, fits: dict[str, dict[str, Any]], weights: np.ndarray,
+                 o: dict[str, Any], held: dict[str, pd.DataFrame] | None = None
+                 ) -> dict[str, dict[str, SweepResult]]:
+    """Each variant's fusion sweep on ``d``'s test split: objective -> variant -> sweep.
+    ``held`` (if given) receives each objective's test candidates with the full models'
+    raw scores (columns :data:`HELD_OUT`)."""
+    out: dict[str, dict[str, SweepResult]] = {}
+    for objective, count in OUTCOME_COUNTS.items():
+        test = eligible(d.candidates, "test", count, o["min_offers"])
+        if test.empty or (o["joint"] and eligible(d.candidates, "train", count,
+                                                  o["min_offers"]).empty):
+            raise ValueError(f"no held-out queries with >= 2 judged candidates of >= "
+                             f"{o['min_offers']} offers for {objective}; lower min_offers or "
+                             "add data")
+        cm = CandidateMatrix.from_frame(test)
+        codes = pd.Index(cm.queries).get_indexer(test["query"])
+        pos = pd.Series(codes).groupby(codes).cumcount().to_numpy()
+
+        def place(values: np.ndarray, cm: CandidateMatrix = cm, codes: np.ndarray = codes,
+                  pos: np.ndarray = pos) -> np.ndarray:
+            m = np.zeros(cm.mask.shape)
+            m[codes, pos] = values
+            return m
+
+        out[objective] = {}
+        for v, models in fits.items():
+            rel, obj = models["relevance"], models[objective]
+            rs = rel.predict(test[rel.feature_names_])
+            out_scores = obj.predict(test[obj.feature_names_])
+            if held is not None and v == "full":
+                held[objective] = test.assign(relevance_score=rs,
+                                              outcome_score=out_scores)[HELD_OUT]
+            out[objective][v] = sweep(place(rs), place(out_scores), cm, weights=weights,
+                                      normalization=o["normalization"], k=o["k"])
+    return out
+
+
 def evaluate_tradeoff(data: ModelData, trained: TrainedModels | None = None, *,
                       eval_folds: int = 1, min_offers: int = 5, normalization: str = "min-max",
                       step: float = 0.05, k: int = 10, aggregation: str = "linear",
@@ -234,13 +328,19 @@ def evaluate_tradeoff(data: ModelData, trained: TrainedModels | None = None, *,
                       n_boot: int = 1000, reference: tuple[float, float] = (0.0, 0.0),
                       seed: int = 7, joint_params: dict[str, Any] | None = None,
                       joint_objective: str = "lambdarank",
-                      model_params: dict[str, Any] | None = None) -> TradeoffResult:
-    """Sweep the fusion weight, train one joint ranker per weight, compare on held-out queries.
+                      model_params: dict[str, Any] | None = None, joint: bool = False,
+                      ablation: bool = True, n_jobs: int = 1) -> TradeoffResult:
+    """Sweep the fusion weight on held-out queries, for the full feature set and (with
+    ``ablation``) every variant of :data:`~seemingly.ranking.tradeoff.ablation.VARIANTS`;
+    with ``joint``, also train one joint ranker per weight and compare it with fusion.
 
     Parameters
     ----------
     trained : models fitted on ``data``'s train split (used when ``eval_folds == 1``).
     eval_folds : 1 = the data's train/test split; K > 1 = K-fold over queries.
+    joint : fit the joint model (slow; docs/joint-vs-fusion.md shows it does not beat fusion).
+    ablation : fit and compare the crude and leave-one-group-out feature sets.
+    n_jobs : threads for the model fits (each fit is single-threaded).
     aggregation : joint label aggregation, "linear" or "stochastic".
     stack_scores : give the joint model the single-objective models' (cross-fitted) scores.
     label_prior : pseudo-offers shrinking the joint model's training levels towards the
@@ -259,28 +359,42 @@ def evaluate_tradeoff(data: ModelData, trained: TrainedModels | None = None, *,
          "aggregation": aggregation, "replicates": replicates, "stack_scores": stack_scores,
          "folds": folds, "seed": seed, "joint_params": joint_params,
          "label_prior": label_prior, "joint_objective": joint_objective,
-         "model_params": model_params}
+         "model_params": model_params, "joint": joint}
     if eval_folds == 1:
-        trained = trained or fit_models(data, params=model_params, seed=seed)
-        parts = [_evaluate_split(data, trained, weights, o)]
+        ds = [data]
+        prefit = {0: trained.models} if trained is not None else None
     else:
         fold_of = query_folds(data, eval_folds, seed)
-        parts = []
-        for f in range(eval_folds):
-            d = fold_data(data, fold_of, f)
-            parts.append(_evaluate_split(d, fit_models(d, params=model_params, seed=seed),
-                                         weights, o))
-    out = {}
+        ds = [fold_data(data, fold_of, f) for f in range(eval_folds)]
+        prefit = None
+    variants = VARIANTS if ablation else {"full": VARIANTS["full"]}
+    fits = fit_variants(ds, variants, params=model_params, seed=seed, n_jobs=n_jobs,
+                        prefit=prefit)
+    held: list[dict[str, pd.DataFrame]] = [{} for _ in ds]
+    parts = [_fold_sweeps(d, f, weights, o, h) for d, f, h in zip(ds, fits, held, strict=True)]
+    joint_parts = ([_evaluate_split(d, TrainedModels(dict(f["full"]), {}), weights, o)
+                    for d, f in zip(ds, fits, strict=True)] if joint else None)
+    out: dict[str, ObjectiveTradeoff] = {}
+    abl: dict[str, tuple[dict[str, SweepResult], dict[str, VariantComparison]]] = {}
     for objective in OUTCOME_COUNTS:
-        fusion = _concat([p[objective][0] for p in parts])
-        joint = _concat([p[objective][1] for p in parts])
-        dom = dominance((fusion.relevance_at_1, fusion.level_at_1),
-                        (joint.relevance_at_1, joint.level_at_1),
-                        reference=reference, n_boot=n_boot, seed=seed)
-        out[objective] = ObjectiveTradeoff(fusion, joint, dom, objective)
+        sweeps = {v: _concat([p[objective][v] for p in parts]) for v in variants}
+        fusion = sweeps["full"]
+        joint_sweep, dom = None, None
+        if joint_parts is not None:
+            joint_sweep = _concat([p[objective][1] for p in joint_parts])
+            dom = dominance((fusion.relevance_at_1, fusion.level_at_1),
+                            (joint_sweep.relevance_at_1, joint_sweep.level_at_1),
+                            reference=reference, n_boot=n_boot, seed=seed)
+        out[objective] = ObjectiveTradeoff(
+            fusion, joint_sweep, dom, objective,
+            pd.concat([h[objective] for h in held], ignore_index=True))
+        if ablation:
+            abl[objective] = (sweeps, compare_variants(sweeps, n_boot=n_boot, seed=seed,
+                                                       reference=reference))
     settings = {**{key: v for key, v in o.items()
                    if key not in ("joint_params", "model_params")},
                 "eval_folds": eval_folds, "step": step, "n_boot": n_boot,
                 "joint_features": "factors + cross-fitted model scores" if stack_scores
                 else "factors"}
-    return TradeoffResult(out["purchase"], out["engagement"], settings)
+    return TradeoffResult(out["purchase"], out["engagement"], settings,
+                          Ablation(abl, variants, n_boot) if ablation else None)
