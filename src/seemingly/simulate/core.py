@@ -28,7 +28,7 @@ from seemingly.simulate.config import WorldConfig, load_world
 from seemingly.simulate.judge import judge
 from seemingly.simulate.queries import KINDS, Pools, build_pools
 from seemingly.simulate.sampling import KeySet
-from seemingly.simulate.truth import truth_dict
+from seemingly.simulate.truth import OfferStats, truth_dict
 from seemingly.simulate.write import PartWriter, ids, take, timestamps, write_table
 
 __all__ = ["SimulationResult", "simulate"]
@@ -186,7 +186,7 @@ def simulate(
         orders = PartWriter(out / "orders", pool)
         offers = PartWriter(out / "offers", pool)
         latent = PartWriter(Path(latent_dir), pool) if latent_dir is not None else None
-        n_users = _simulate_offers(
+        n_users, stats = _simulate_offers(
             cfg, cat, pools, start, real_orders, n_offers, seed, rng, orders, offers, latent
         )
         for writer in (orders, offers, latent):
@@ -195,7 +195,7 @@ def simulate(
     paths["offers"], paths["orders"] = offers.directory, orders.directory
     counts["offers"], counts["orders"] = offers.rows, orders.rows
     counts["queries"], counts["users"] = pools.n, n_users
-    truth = truth_dict(cfg, seed, n_offers, counts)
+    truth = truth_dict(cfg, seed, n_offers, counts, stats)
     (out / "truth.json").write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
     paths["truth"] = out / "truth.json"
     return SimulationResult(out, paths, counts, truth, round(time.perf_counter() - t0, 3))
@@ -213,8 +213,9 @@ def _simulate_offers(
     orders: PartWriter,
     offers: PartWriter,
     latent: PartWriter | None,
-) -> int:
-    """Write the order history, then the offers chunk by chunk; return the number of users."""
+) -> tuple[int, OfferStats]:
+    """Write the order history, then the offers chunk by chunk; return the number of users
+    and the position-free sums of the offers (for truth.json)."""
     product_ids = pa.array(cat.product_ids, pa.string())
     query_text = pa.array(pools.text, pa.string())
     k = cfg.policy.offers_per_request
@@ -266,6 +267,7 @@ def _simulate_offers(
     window = cfg.users.offer_days * _DAY_US
     per_chunk = max(cfg.chunk_offers // k, 1)
     written = 0
+    stats = OfferStats.empty(k)
     for c, r0 in enumerate(range(0, n_requests, per_chunk)):
         r1 = min(r0 + per_chunk, n_requests)
         crng = np.random.default_rng([seed, 1, c])
@@ -284,8 +286,9 @@ def _simulate_offers(
         )
         if latent is not None:
             latent.write(partial(_latent_table, cat, pools, ch, offer_no), m)
+        stats.add(ch, pools.relevant.ravel()[ch["cell"]])
         written += m
-    return len(pop.user_ids)
+    return len(pop.user_ids), stats
 
 
 def _offer_table(
@@ -349,5 +352,7 @@ def _latent_table(
             "history": ch["history"],
             "brand_history": ch["brand_history"],
             "p_purchase": ch["p_purchase"],
+            "p_engagement": ch["p_engagement"],
+            "examined": ch["examined"],
         }
     )
