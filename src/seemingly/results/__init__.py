@@ -20,6 +20,7 @@ from seemingly.results.explain import (
     Term,
 )
 from seemingly.results.model import RESULTS_FILE, Results, ResultsFileError, RunBlock
+from seemingly.results.offpolicy import OffPolicyBlock, OffPolicyEstimate
 from seemingly.results.ranking import (
     ModelEntry,
     ModelsBlock,
@@ -32,7 +33,8 @@ __all__ = [
     "Results", "ResultsFileError", "RESULTS_FILE", "schema",
     "DataBlock", "OverviewBlock", "HypothesesBlock", "Effect", "ExamplesBlock", "Example",
     "StrategiesBlock", "TradeoffBlock", "ObjectiveTradeoff", "TradeoffPoint", "ModelsBlock",
-    "ModelEntry", "RelationsBlock", "RunBlock", "Term", "Num", "Interval",
+    "ModelEntry", "RelationsBlock", "RunBlock", "Term", "Num", "Interval", "OffPolicyBlock",
+    "OffPolicyEstimate",
 ]
 
 

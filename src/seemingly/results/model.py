@@ -24,6 +24,7 @@ from seemingly.results.explain import (
     RelationsBlock,
     StrategiesBlock,
 )
+from seemingly.results.offpolicy import OffPolicyBlock
 from seemingly.results.ranking import ModelsBlock, TradeoffBlock
 
 __all__ = ["Results", "RunBlock", "ResultsFileError", "RESULTS_FILE", "REGENERATE"]
@@ -66,6 +67,8 @@ class Results(Block):
     tradeoff: TradeoffBlock | None = None
     models: ModelsBlock | None = None
     relations: RelationsBlock | None = None
+    # ranked-list logs only (absent for voice logs): seemingly.results.offpolicy
+    off_policy: OffPolicyBlock | None = None
     skipped: dict[str, str] | None = None
     run: RunBlock | None = None
 
