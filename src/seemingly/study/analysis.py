@@ -21,6 +21,7 @@ from seemingly.results import (
     ExamplesBlock,
     HypothesesBlock,
     ModelsBlock,
+    OffPolicyBlock,
     OverviewBlock,
     RelationsBlock,
     Results,
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
     from seemingly.ranking.models.data import ModelData
     from seemingly.ranking.models.training import TrainedModels
+    from seemingly.ranking.tradeoff import TradeoffResult
     from seemingly.store import StoreLike
 
 __all__ = ["analyze", "assemble", "BLOCKS", "Context"]
@@ -54,6 +56,8 @@ class Context:
     warnings: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # block -> why (Results.skipped)
     fitted: tuple[TrainedModels, ModelData] | None = None
+    # the trade-off's result (its fusion picks), which the off_policy builder evaluates
+    tradeoff_result: TradeoffResult | None = None
 
     def require(self, block: str, *tables: str) -> bool:
         """True when the store has ``tables``; otherwise record why ``block`` is skipped."""
@@ -141,6 +145,7 @@ def _tradeoff(ctx: Context) -> TradeoffBlock | None:
         # the models block saves these even when the evaluation below finds too few queries
         ctx.fitted = (trained, data)
         result, _ = run_tradeoff(ctx.store, ctx.settings, data, trained)
+        ctx.tradeoff_result = result
     except ValueError as exc:  # too little data for held-out queries: say so, keep going
         ctx.warnings.append(f"tradeoff: skipped, {exc}")
         ctx.skipped["tradeoff"] = str(exc)
@@ -176,6 +181,25 @@ def _models(ctx: Context) -> ModelsBlock | None:
     return None
 
 
+def _off_policy(ctx: Context) -> OffPolicyBlock | None:
+    """Strategies and frontier estimated off-policy (ranked-list logs with propensities
+    only): None, and no warning, for a voice log, so its results stay as they were."""
+    from seemingly.explain.offpolicy import has_ranked_logs
+    from seemingly.ranking.tradeoff.offpolicy import off_policy_block
+
+    if not (ctx.store.has("offers") and ctx.store.has("judgments")
+            and has_ranked_logs(ctx.store)):
+        return None
+    if ctx.fitted is None:
+        why = ("the doubly robust estimator's outcome model is trained with the trade-off, "
+               f"which was skipped: {ctx.skipped.get('tradeoff', 'no models')}")
+        ctx.warnings.append(f"off_policy: skipped, {why}")
+        ctx.skipped["off_policy"] = why
+        return None
+    trained, data = ctx.fitted
+    return off_policy_block(ctx.store, ctx.settings, data, trained, ctx.tradeoff_result)
+
+
 def _data(ctx: Context) -> DataBlock | None:
     from seemingly.explain.measures import data_summary
 
@@ -193,6 +217,7 @@ BLOCKS: dict[str, Builder] = {
     "strategies": _strategies,
     "tradeoff": _tradeoff,
     "models": _models,
+    "off_policy": _off_policy,
     "data": _data,
 }
 

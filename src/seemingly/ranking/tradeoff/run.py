@@ -22,7 +22,7 @@ from seemingly.ranking.models.training import TrainedModels, fit_models
 from seemingly.ranking.scoring import CandidateMatrix, normalize_scores, ranking_metrics
 from seemingly.ranking.tradeoff.joint import fit_joint_models
 from seemingly.ranking.tradeoff.pareto import dominance, pareto_mask
-from seemingly.ranking.tradeoff.sweep import SweepResult, sweep
+from seemingly.ranking.tradeoff.sweep import SweepResult, sweep, top_picks
 from seemingly.results.ranking import Dominance, TradeoffBlock, TradeoffPoint, TradeoffSettings
 from seemingly.results.ranking import ObjectiveTradeoff as ObjectiveTradeoffBlock
 
@@ -42,6 +42,9 @@ class ObjectiveTradeoff:
     joint: SweepResult
     dominance: dict[str, Any]
     objective: str
+    # what each fusion weight puts first per held-out query: query, weight, product_id and
+    # outcome_score (the outcome model's level); the off-policy estimates replay these
+    fusion_picks: pd.DataFrame | None = None
 
     def _points(self, s: SweepResult) -> list[TradeoffPoint]:
         m = s.means()
@@ -190,9 +193,23 @@ def split_scores(data: ModelData, trained: TrainedModels, weights: np.ndarray,
     return res
 
 
+def _picks(sc: SplitScores, weights: np.ndarray, normalization: str) -> pd.DataFrame:
+    """The fused rankings' first products per weight and test query (see ``fusion_picks``)."""
+    top = top_picks(sc.relevance, sc.outcome, sc.cm, weights=weights,
+                    normalization=normalization)  # type: ignore[arg-type]
+    rows = np.arange(len(sc.cm.queries))
+    return pd.DataFrame({
+        "query": np.tile(sc.cm.queries, len(weights)),
+        "weight": np.repeat(weights, len(rows)),
+        "product_id": np.concatenate([sc.cm.product_ids[rows, t] for t in top]),
+        "outcome_score": np.concatenate([sc.outcome[rows, t] for t in top])})
+
+
 def _evaluate_split(data: ModelData, trained: TrainedModels, weights: np.ndarray,
-                    o: dict[str, Any]) -> dict[str, tuple[SweepResult, SweepResult]]:
-    """Fusion and joint metrics per weight and per test query of one train/test split."""
+                    o: dict[str, Any]
+                    ) -> dict[str, tuple[SweepResult, SweepResult, pd.DataFrame]]:
+    """Fusion and joint metrics per weight and per test query of one train/test split, and
+    the fusion's first products."""
     res = {}
     for objective, sc in split_scores(data, trained, weights, o).items():
         fusion = sweep(sc.relevance, sc.outcome, sc.cm, weights=weights,
@@ -201,7 +218,7 @@ def _evaluate_split(data: ModelData, trained: TrainedModels, weights: np.ndarray
         joint = SweepResult(weights, np.stack([m[0] for m in met]),
                             np.stack([m[1] for m in met]), np.stack([m[2] for m in met]),
                             o["k"])
-        res[objective] = (fusion, joint)
+        res[objective] = (fusion, joint, _picks(sc, weights, o["normalization"]))
     return res
 
 
@@ -277,7 +294,8 @@ def evaluate_tradeoff(data: ModelData, trained: TrainedModels | None = None, *,
         dom = dominance((fusion.relevance_at_1, fusion.level_at_1),
                         (joint.relevance_at_1, joint.level_at_1),
                         reference=reference, n_boot=n_boot, seed=seed)
-        out[objective] = ObjectiveTradeoff(fusion, joint, dom, objective)
+        picks = pd.concat([p[objective][2] for p in parts], ignore_index=True)
+        out[objective] = ObjectiveTradeoff(fusion, joint, dom, objective, picks)
     settings = {**{key: v for key, v in o.items()
                    if key not in ("joint_params", "model_params")},
                 "eval_folds": eval_folds, "step": step, "n_boot": n_boot,
