@@ -251,6 +251,17 @@ def _strategies(results: Results, fig: _FigureCounter) -> dict[str, Any]:
                           "the optimal one, with 95% intervals.")}
 
 
+def _position(results: Results, fig: _FigureCounter) -> dict[str, Any] | None:
+    """Ranked-list logs only (None for voice: no section, figure numbers unchanged)."""
+    from seemingly.report.position import examination_figure, position_context
+
+    ctx = position_context(results)
+    if ctx is not None:
+        ctx["figure"] = fig(examination_figure(results), "Examination probability by "
+                            "position, relative to position 1, with 95% intervals.")
+    return ctx
+
+
 def _tradeoff(results: Results, fig: _FigureCounter) -> dict[str, Any]:
     block = results.tradeoff
     if block is None:
@@ -362,6 +373,7 @@ def build_context(results: Results) -> dict[str, Any]:
         "relations": _relations(results),
         "hypotheses": _hypotheses(results, fig),
         "strategies": _strategies(results, fig),
+        "position": _position(results, fig),
         "tradeoff": _tradeoff(results, fig),
         "models": _models(results, fig),
         "examples": _examples(results),

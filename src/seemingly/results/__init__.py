@@ -21,6 +21,7 @@ from seemingly.results.explain import (
 )
 from seemingly.results.model import RESULTS_FILE, Results, ResultsFileError, RunBlock
 from seemingly.results.offpolicy import OffPolicyBlock, OffPolicyEstimate
+from seemingly.results.position import ExaminationPoint, PositionBlock, TermComparison
 from seemingly.results.ranking import (
     ModelEntry,
     ModelsBlock,
@@ -35,6 +36,7 @@ __all__ = [
     "StrategiesBlock", "TradeoffBlock", "ObjectiveTradeoff", "TradeoffPoint", "ModelsBlock",
     "ModelEntry", "RelationsBlock", "RunBlock", "Term", "Num", "Interval", "OffPolicyBlock",
     "OffPolicyEstimate",
+    "PositionBlock", "ExaminationPoint", "TermComparison",
 ]
 
 

@@ -25,6 +25,7 @@ from seemingly.results.explain import (
     StrategiesBlock,
 )
 from seemingly.results.offpolicy import OffPolicyBlock
+from seemingly.results.position import PositionBlock
 from seemingly.results.ranking import ModelsBlock, TradeoffBlock
 
 __all__ = ["Results", "RunBlock", "ResultsFileError", "RESULTS_FILE", "REGENERATE"]
@@ -69,6 +70,10 @@ class Results(Block):
     relations: RelationsBlock | None = None
     # ranked-list logs only (absent for voice logs): seemingly.results.offpolicy
     off_policy: OffPolicyBlock | None = None
+    # ranked-list logs only: position bias measured and corrected (seemingly.results.position);
+    # overview_corrected has the shape of overview
+    position: PositionBlock | None = None
+    overview_corrected: OverviewBlock | None = None
     skipped: dict[str, str] | None = None
     run: RunBlock | None = None
 

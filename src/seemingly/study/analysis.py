@@ -23,6 +23,7 @@ from seemingly.results import (
     ModelsBlock,
     OffPolicyBlock,
     OverviewBlock,
+    PositionBlock,
     RelationsBlock,
     Results,
     RunBlock,
@@ -58,6 +59,8 @@ class Context:
     fitted: tuple[TrainedModels, ModelData] | None = None
     # the trade-off's result (its fusion picks), which the off_policy builder evaluates
     tradeoff_result: TradeoffResult | None = None
+    # blocks one builder makes for another to return (position -> overview_corrected)
+    made: dict[str, BaseModel] = field(default_factory=dict)
 
     def require(self, block: str, *tables: str) -> bool:
         """True when the store has ``tables``; otherwise record why ``block`` is skipped."""
@@ -132,6 +135,24 @@ def _strategies(ctx: Context) -> StrategiesBlock | None:
     if not ctx.require("strategies", "offers", "judgments"):
         return None
     return strategies_from_store(ctx.store, ctx.settings)
+
+
+def _position(ctx: Context) -> PositionBlock | None:
+    """Position bias (ranked-list logs only): None, and no warning, for a voice log."""
+    from seemingly.explain.position import analyze_positions
+
+    if not (ctx.store.has("offers") and ctx.store.has("judgments")):
+        return None
+    found = analyze_positions(ctx.store, ctx.settings)
+    if found is None:
+        return None
+    ctx.made["overview_corrected"] = found.overview_corrected
+    return found.block
+
+
+def _overview_corrected(ctx: Context) -> OverviewBlock | None:
+    block = ctx.made.get("overview_corrected")
+    return block if isinstance(block, OverviewBlock) else None
 
 
 def _tradeoff(ctx: Context) -> TradeoffBlock | None:
@@ -215,6 +236,8 @@ BLOCKS: dict[str, Builder] = {
     "examples": _examples,
     "relations": _relations,
     "strategies": _strategies,
+    "position": _position,
+    "overview_corrected": _overview_corrected,
     "tradeoff": _tradeoff,
     "models": _models,
     "off_policy": _off_policy,
