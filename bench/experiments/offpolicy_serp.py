@@ -25,6 +25,7 @@ Run: nice -n 10 /work/main/.venv/bin/python -m bench.experiments.offpolicy_serp 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -36,6 +37,7 @@ from seemingly.ranking.tradeoff import fit_tradeoff_models, run_tradeoff, tradeo
 from seemingly.ranking.tradeoff.offpolicy import frontier_off_policy
 from seemingly.results.offpolicy import fusion_ranker
 from seemingly.simulate import simulate
+from seemingly.simulate.config import WorldConfig
 from seemingly.simulate.oracle import examination_curve, true_probabilities
 from seemingly.store import open_data
 
@@ -60,8 +62,8 @@ def _first_buys(store, key: str) -> pd.DataFrame:  # type: ignore[no-untyped-def
     return frame.groupby(["user_id", key], as_index=False)["timestamp"].min()
 
 
-def replay_truth(store, picks: pd.DataFrame, since: object, world: str, n_offers: int,  # type: ignore[no-untyped-def]
-                 seed: int) -> pd.DataFrame:
+def replay_truth(store, picks: pd.DataFrame, since: object,  # type: ignore[no-untyped-def]
+                 world: WorldConfig | str, n_offers: int, seed: int) -> pd.DataFrame:
     """True level@1 per (weight, objective) of the ``picks`` (query, weight, product_id) over
     the label-window requests of their queries: columns weight, objective, truth, naive."""
     o = store.table("offers")
@@ -108,6 +110,9 @@ def run_seed(seed: int, *, n_offers: int, work: Path, n_boot: int = 1000,
     if not (data_dir / "truth.json").exists():
         simulate(data_dir, "serp", n_offers=n_offers, seed=seed)
     store = open_data(data_dir, work / f"store-{n_offers}-{seed}")
+    # the world the data was simulated with (not today's serp.toml): the replay must match it
+    world = WorldConfig.model_validate(
+        json.loads((data_dir / "truth.json").read_text())["config"])
     settings = AnalysisSettings.model_validate({"seed": seed, "models": {
         "n_estimators": n_estimators, "joint_n_estimators": 20, "weight_step": 0.5,
         "n_boot": n_boot, "eval_folds": 3}})
@@ -119,7 +124,7 @@ def run_seed(seed: int, *, n_offers: int, work: Path, n_boot: int = 1000,
     for objective in OUTCOME_COUNTS:
         picks = getattr(result, objective).fusion_picks
         est = frontier_off_policy(picks, cells, objective, n_boot=n_boot, seed=seed)
-        truth = replay_truth(store, picks, data.cutoff.to_pydatetime(), "serp", n_offers,
+        truth = replay_truth(store, picks, data.cutoff.to_pydatetime(), world, n_offers,
                              seed).query("objective == @objective").set_index("weight")
         for name, w in RANKERS.items():
             for e in est[fusion_ranker(w)].estimates.values():
