@@ -263,15 +263,17 @@ def _position(results: Results, fig: _FigureCounter) -> dict[str, Any] | None:
 
 
 def _tradeoff(results: Results, fig: _FigureCounter) -> dict[str, Any]:
+    from seemingly.report.offpolicy import frontier_figure, frontier_note, off_policy_rows
+
     block = results.tradeoff
     if block is None:
         return {"skipped": skip_reason(results, "tradeoff")}
     items = []
     for (outcome, name), ob in zip(OUTCOMES, (block.purchase, block.engagement), strict=True):
-        f = fig(Figures.tradeoff(ob, outcome),
+        f = fig(frontier_figure(results, ob, outcome),
                 f"{name}: relevance@1 against {outcome} level@1 for the score-fusion sweep and the "
                 "joint model; ringed points joined by a dashed line are each method's Pareto "
-                "front.")
+                "front." + frontier_note(results, outcome))
         dom = ob.dominance
         dominance = [
             ("hypervolume, fusion", fmt_num(dom.fusion_hypervolume)),
@@ -281,8 +283,9 @@ def _tradeoff(results: Results, fig: _FigureCounter) -> dict[str, Any]:
             ("fusion points dominated by the joint model",
              fmt_pct(dom.share_fusion_points_dominated, 0)),
         ]
-        items.append({"name": name, "figure": f, "dominance": dominance})
-    return {"items": items}
+        items.append({"name": name, "figure": f, "dominance": dominance,
+                      "off_policy": off_policy_rows(results, outcome)})
+    return {"items": items, "off_policy": any(i["off_policy"] for i in items)}
 
 
 def _models(results: Results, fig: _FigureCounter) -> dict[str, Any]:
