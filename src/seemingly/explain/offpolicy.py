@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from seemingly.store import StoreLike
 
 __all__ = ["ESTIMATORS", "Estimate", "LoggedCells", "OffPolicyValue", "off_policy_value",
-           "position_one_cells", "has_ranked_logs", "cells_for"]
+           "off_policy_values", "position_one_cells", "has_ranked_logs", "cells_for"]
 
 Estimator = Literal["ips", "snips", "dr"]
 #: estimator name -> what the report calls it
@@ -151,26 +151,97 @@ class OffPolicyValue:
 
 def _per_query(cells: LoggedCells, target: np.ndarray, reward_hat: np.ndarray | None,
                dm: np.ndarray | None) -> dict[str, np.ndarray]:
-    """Per-query sums every estimator and its bootstrap need (each shaped (Q,))."""
+    """Per-query sums every estimator and its bootstrap need, shaped (Q, R) for R targets
+    (``n``: (Q, 1), the same for every target)."""
     q, nq = cells.query, cells.n_queries
-    out = {"n": cells.requests_per_query,
-           "wr": np.bincount(q, weights=target * cells.reward_ip, minlength=nq),
-           "w": np.bincount(q, weights=target * cells.inv_p, minlength=nq),
-           "w2": np.bincount(q, weights=target**2 * cells.inv_p2, minlength=nq)}
+
+    def by_query(x: np.ndarray) -> np.ndarray:
+        return np.column_stack([np.bincount(q, weights=x[:, r], minlength=nq)
+                                for r in range(x.shape[1])])
+
+    n = cells.requests_per_query[:, None]
+    out = {"n": n, "wr": by_query(target * cells.reward_ip[:, None]),
+           "w": by_query(target * cells.inv_p[:, None]),
+           "w2": by_query(target**2 * cells.inv_p2[:, None])}
     if reward_hat is not None and dm is not None:
         # dm(x) for every round of x, plus the weighted residual of the logged product
-        resid = target * (cells.reward_ip - reward_hat * cells.inv_p)
-        out["dr"] = out["n"] * dm + np.bincount(q, weights=resid, minlength=nq)
+        resid = target * (cells.reward_ip - reward_hat * cells.inv_p)[:, None]
+        out["dr"] = n * dm + by_query(resid)
     return out
 
 
 def _values(s: dict[str, np.ndarray], counts: np.ndarray) -> dict[str, np.ndarray]:
-    """Each estimator's value for every row of ``counts`` (query multiplicities, (B, Q))."""
+    """Each estimator's value, (B, R), for every row of ``counts`` (query multiplicities,
+    (B, Q))."""
     tot = {k: counts @ v for k, v in s.items()}
     with np.errstate(invalid="ignore", divide="ignore"):
         out = {"ips": tot["wr"] / tot["n"], "snips": tot["wr"] / tot["w"]}
         if "dr" in tot:
             out["dr"] = tot["dr"] / tot["n"]
+    return out
+
+
+def _query_draws(rng: np.random.Generator, nq: int, b: int) -> np.ndarray:
+    """(b, nq) multiplicities of ``b`` bootstrap resamples of ``nq`` queries."""
+    rows = np.repeat(np.arange(b) * nq, nq)
+    flat = np.bincount(rows + rng.integers(0, nq, b * nq), minlength=b * nq)
+    return flat.reshape(b, nq).astype(float)
+
+
+def off_policy_values(cells: LoggedCells, targets: np.ndarray, names: list[str], *,
+                      reward_hat: np.ndarray | None = None, dm: np.ndarray | None = None,
+                      estimators: tuple[str, ...] = ("ips", "snips", "dr"),
+                      n_boot: int = 1000, seed: int = 7, confidence: float = 0.95
+                      ) -> dict[str, OffPolicyValue]:
+    """IPS, SNIPS and DR values of several target rankers on the same logs, with one shared
+    (paired) query bootstrap: ``targets`` (cells, R) and ``dm`` (queries, R) hold one column
+    per ranker of ``names``; see :func:`off_policy_value` for the rest."""
+    unknown = sorted(set(estimators) - set(ESTIMATORS))
+    if unknown:
+        raise ValueError(f"unknown off-policy estimators {unknown}; use {sorted(ESTIMATORS)}")
+    t = np.asarray(targets, dtype=float).reshape(len(cells.query), -1)
+    if t.shape[1] != len(names):
+        raise ValueError(f"targets has {t.shape[1]} columns for {len(names)} rankers")
+    if ((t < 0) | (t > 1) | ~np.isfinite(t)).any():
+        raise ValueError("target probabilities must be in [0, 1]")
+    hat = d = None
+    if "dr" in estimators:
+        if reward_hat is None or dm is None:
+            raise ValueError("the doubly robust estimator needs reward_hat (per cell) and dm "
+                             "(per query) from the outcome model")
+        hat = np.asarray(reward_hat, dtype=float)
+        d = np.asarray(dm, dtype=float).reshape(cells.n_queries, -1) if np.size(dm) == (
+            cells.n_queries * len(names)) else None
+        if d is None or len(hat) != len(cells.query):
+            raise ValueError(f"reward_hat needs one value per cell ({len(cells.query)}) and dm "
+                             f"one per query and ranker ({cells.n_queries} x {len(names)})")
+    s = _per_query(cells, t, hat, d)
+    point = _values(s, np.ones((1, cells.n_queries)))
+    w, w2 = s["w"].sum(axis=0), s["w2"].sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ess = np.where(w2 > 0, w * w / w2, 0.0)
+    boots: dict[str, list[np.ndarray]] = {k: [] for k in estimators}
+    rng = np.random.default_rng(seed)
+    nq = cells.n_queries
+    for start in range(0, n_boot if nq else 0, _BOOT_CHUNK):
+        vals = _values(s, _query_draws(rng, nq, min(_BOOT_CHUNK, n_boot - start)))
+        for k in estimators:
+            boots[k].append(vals[k])
+    a = (1 - confidence) / 2
+    n_rounds = int(cells.rounds.sum())
+    active = int((s["n"] > 0).sum())
+    draws = {k: np.concatenate(boots[k]) if boots[k] else np.zeros((0, len(names)))
+             for k in estimators}
+    out = {}
+    for r, name in enumerate(names):
+        est = {}
+        for k in estimators:
+            col = draws[k][:, r]
+            col = col[np.isfinite(col)]
+            ci = ((float(np.quantile(col, a)), float(np.quantile(col, 1 - a))) if len(col)
+                  else (float("nan"), float("nan")))
+            est[k] = Estimate(k, float(point[k][0, r]), ci, float(ess[r]), n_rounds, active)
+        out[name] = OffPolicyValue(est)
     return out
 
 
@@ -187,7 +258,7 @@ def off_policy_value(cells: LoggedCells, target: np.ndarray, *,
     target : per cell, the target's probability ``pi(a | x)`` of putting the cell's logged
         product first (0 when it never would).
     reward_hat : per cell, the outcome model's level ``q(x, a)`` of the logged product
-        (DR only; cells with ``target == 0`` may hold anything finite).
+        (DR only; only cells with ``target > 0`` enter).
     dm : per query (shape (n_queries,)), the direct method ``sum_a pi(a | x) q(x, a)`` over the
         target's products (DR only).
     n_boot : query-bootstrap draws (0: no interval, ci is NaN).
@@ -196,48 +267,13 @@ def off_policy_value(cells: LoggedCells, target: np.ndarray, *,
     -------
     OffPolicyValue, one :class:`Estimate` per estimator, in the order asked.
     """
-    unknown = sorted(set(estimators) - set(ESTIMATORS))
-    if unknown:
-        raise ValueError(f"unknown off-policy estimators {unknown}; use {sorted(ESTIMATORS)}")
     t = np.asarray(target, dtype=float)
-    if len(t) != len(cells.query):
-        raise ValueError(f"target has {len(t)} values for {len(cells.query)} cells")
-    if ((t < 0) | (t > 1) | ~np.isfinite(t)).any():
-        raise ValueError("target probabilities must be in [0, 1]")
-    if "dr" in estimators:
-        if reward_hat is None or dm is None:
-            raise ValueError("the doubly robust estimator needs reward_hat (per cell) and dm "
-                             "(per query) from the outcome model")
-        reward_hat = np.where(t > 0, np.asarray(reward_hat, dtype=float), 0.0)
-        dm = np.asarray(dm, dtype=float)
-        if dm.shape != (cells.n_queries,):
-            raise ValueError(f"dm has shape {dm.shape}; one value per query "
-                             f"({cells.n_queries}) is needed")
-    s = _per_query(cells, t, reward_hat if "dr" in estimators else None,
-                   dm if "dr" in estimators else None)
-    point = _values(s, np.ones((1, cells.n_queries)))
-    w, w2 = float(s["w"].sum()), float(s["w2"].sum())
-    ess = w * w / w2 if w2 > 0 else 0.0
-    boots: dict[str, list[np.ndarray]] = {k: [] for k in estimators}
-    rng = np.random.default_rng(seed)
-    nq = cells.n_queries
-    for start in range(0, n_boot if nq else 0, _BOOT_CHUNK):
-        b = min(_BOOT_CHUNK, n_boot - start)
-        counts = rng.multinomial(nq, np.full(nq, 1.0 / nq), size=b).astype(float)
-        vals = _values(s, counts)
-        for k in estimators:
-            boots[k].append(vals[k])
-    a = (1 - confidence) / 2
-    out = {}
-    n_rounds = int(cells.rounds.sum())
-    active = int((s["n"] > 0).sum())
-    for k in estimators:
-        draws = np.concatenate(boots[k]) if boots[k] else np.zeros(0)
-        draws = draws[np.isfinite(draws)]
-        ci = ((float(np.quantile(draws, a)), float(np.quantile(draws, 1 - a))) if len(draws)
-              else (float("nan"), float("nan")))
-        out[k] = Estimate(k, float(point[k][0]), ci, ess, n_rounds, active)
-    return OffPolicyValue(out)
+    if t.ndim != 1 or len(t) != len(cells.query):
+        raise ValueError(f"target has shape {t.shape}; one value per cell "
+                         f"({len(cells.query)}) is needed")
+    return off_policy_values(cells, t[:, None], ["target"], reward_hat=reward_hat, dm=dm,
+                             estimators=estimators, n_boot=n_boot, seed=seed,
+                             confidence=confidence)["target"]
 
 
 # --- from a store ----------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from seemingly.explain.offpolicy import (
     OffPolicyValue,
     cells_for,
     has_ranked_logs,
-    off_policy_value,
+    off_policy_values,
     position_one_cells,
 )
 from seemingly.explain.strategies import STRATEGIES, strategy_targets
@@ -64,15 +64,13 @@ def evaluate_targets(cells: pd.DataFrame, targets: pd.DataFrame, rankers: list[s
     joined = sub.merge(targets, on=["query", "product_id"], how="left")
     codes = queries.get_indexer(pd.Index(targets["query"]))
     hat = targets["reward_hat"].to_numpy(float)
-    out = {}
-    for name in rankers:
-        pi = targets[name].to_numpy(float)
-        dm = np.bincount(codes, weights=pi * hat, minlength=len(queries))
-        out[name] = off_policy_value(
-            lc, joined[name].fillna(0.0).to_numpy(float),
-            reward_hat=joined["reward_hat"].fillna(0.0).to_numpy(float), dm=dm,
-            n_boot=n_boot, seed=seed, confidence=confidence)
-    return out
+    pi = targets[rankers].to_numpy(float)
+    dm = np.column_stack([np.bincount(codes, weights=pi[:, r] * hat, minlength=len(queries))
+                          for r in range(len(rankers))])
+    return off_policy_values(
+        lc, joined[rankers].fillna(0.0).to_numpy(float), rankers,
+        reward_hat=joined["reward_hat"].fillna(0.0).to_numpy(float), dm=dm,
+        n_boot=n_boot, seed=seed, confidence=confidence)
 
 
 def strategies_off_policy(levels: pd.DataFrame, cells: pd.DataFrame,
