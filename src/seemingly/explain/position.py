@@ -20,14 +20,15 @@ purchased), per (query, product, position) counts:
   position-based click model fitted by EM on the same counts (Chuklin, Markov and de Rijke,
   *Click Models for Web Search*, 2015, ch. 4), one r per (query, product).
 
-Intervals: a percentile bootstrap over queries (a query's offers resampled together).
+Curve intervals: a percentile bootstrap over queries (a query's offers resampled together).
 
 **The correction** is inverse examination weighting: an offer at position j counts its
 outcome as y / e_j, so E[y / e_j] = r exactly under the PBM whatever r is. Position as a
 logit covariate was the alternative; it assumes examination shifts the log-odds by a
 constant, which P = e_j * r only approximates for small rates (relevant offers, with rates of
 0.2 to 0.4, are far from it). Levels: mean of y / e_j over offers, with intervals from the
-same query bootstrap, so they carry the curve's uncertainty too. Hypothesis fits: the
+parametric bootstrap given the offers (what the naive Wilson intervals are conditional on too):
+outcomes redrawn from the fitted model, the curve re-estimated each time. Hypothesis fits: the
 multivariable logit with weighted successes (quasi-likelihood, clustered sandwich; the curve
 is taken as known there, which only narrows intervals slightly). Strategies: the strategy
 table on weighted per-(query, product) levels.
@@ -70,7 +71,7 @@ __all__ = [
 ]
 
 CORRECTION = "inverse examination weights (IPS: each offer's outcome / e[position])"
-_BOOT = 200  # query-bootstrap replicates of the curve and the corrected levels
+_BOOT = 200  # query-bootstrap replicates of the curve; parametric ones of corrected levels
 _BOOT_EM = 40  # EM refits are costlier; 40 replicates still give stable 95% percentiles
 _MIN_EXAM = 1e-3  # a weight is at most 1000 even when a far position's estimate is ~0
 _TERMS = ("popularity", "price_ratio", "semantic", "copurchase", "history", "short", "long")
@@ -258,57 +259,108 @@ def _fill(curve: np.ndarray) -> np.ndarray:
     return np.maximum(out, _MIN_EXAM)
 
 
-def _class_sums(counts: pd.DataFrame, queries: pd.Index, k: int, rel: bool, col: str
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """(Q, K) outcome sums and (Q,) offers of judged offers with relevance ``rel``."""
-    sub = counts[counts["relevant"].notna()]
-    sub = sub[sub["relevant"].astype(bool) == rel]
-    q = queries.get_indexer(pd.Index(sub["query"]))
-    y = np.zeros((len(queries), k))
-    np.add.at(y, (q, sub["position"].to_numpy() - 1), sub[col].to_numpy(float))
-    nq = np.bincount(q, weights=sub["offers"].to_numpy(float), minlength=len(queries))
-    return y, nq
+def _pair_outcomes(counts: pd.DataFrame, k: int
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per (pair, position) offers, clicks and purchases as (pairs, K) matrices, and each
+    pair's judgment (1 relevant, 0 irrelevant, -1 unjudged), pairs in _pair_matrices order."""
+    n, c, _, _ = _pair_matrices(counts, k)
+    pair, _ = pd.factorize(pd.MultiIndex.from_frame(counts[["query", "product_id"]]))
+    u = np.zeros_like(n)
+    np.add.at(u, (pair, counts["position"].to_numpy() - 1), counts["purchases"].to_numpy(float))
+    rel = counts["relevant"]
+    code = np.where(rel.isna(), -1, rel.fillna(False).astype(bool).astype(int))
+    judged = np.full(n.shape[0], -1)
+    judged[pair] = code
+    return n, c, u, judged
+
+
+def _class_sums(y: np.ndarray, e: np.ndarray, judged: np.ndarray) -> np.ndarray:
+    """(2,) Σ y / e_position over irrelevant (0) and relevant (1) pairs; y (..., pairs, K)."""
+    w = y / e[..., None, :]
+    return np.stack([w[..., judged == g, :].sum(axis=(-2, -1)) for g in (0, 1)], axis=-1)
+
+
+def _level_replicates(counts: pd.DataFrame, exam: Examination, n_boot: int, seed: int
+                      ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray]:
+    """Point and replicate weighted sums per outcome, and offers per class.
+
+    Replicates are a parametric bootstrap given the offers (the estimand is the position-free
+    mean over the logged offers, as the naive Wilson intervals are conditional on offers):
+    each (pair, position) cell redraws its clicks ~ Bin(n, e_j r_pair) and its purchases ~
+    Bin(clicks, purchases / clicks of the pair), the curve is re-estimated from the redrawn
+    clicks, and the weighted sums are recomputed. Curve and outcomes are redrawn together,
+    so their correlation (the curve comes from the same engagements) is kept.
+    """
+    k = len(exam.value)
+    n, c, u, judged = _pair_outcomes(counts, k)
+    e = _fill(exam.value)
+    offers = np.array([n[judged == g].sum() for g in (0, 1)])
+    point = {"engagements": _class_sums(c, e, judged), "purchases": _class_sums(u, e, judged)}
+    tot_n = n.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.clip(np.nan_to_num((c / e).sum(axis=1) / tot_n), 0.0, 1.0)
+        buy = np.clip(np.nan_to_num(u.sum(axis=1) / c.sum(axis=1)), 0.0, 1.0)
+    cells = np.nonzero(n > 0)
+    n_c = n[cells].astype(np.int64)
+    p_click = np.clip(e[cells[1]] * rate[cells[0]], 0.0, 1.0)
+    p_buy = buy[cells[0]]
+    rng = np.random.default_rng([seed, 17])
+    reps = {"engagements": np.empty((n_boot, 2)), "purchases": np.empty((n_boot, 2))}
+    ones = np.ones((1, 1))
+    zero_query = np.zeros(n.shape[0], dtype=np.int64)
+    for b in range(n_boot):
+        cb, ub = np.zeros_like(n), np.zeros_like(n)
+        cb[cells] = rng.binomial(n_c, p_click)
+        ub[cells] = rng.binomial(cb[cells].astype(np.int64), p_buy)
+        if exam.method == "harvesting":
+            eb = examination_harvesting(n, cb, zero_query, ones)[0]
+        else:
+            eb = examination_em(n, cb, iters=100, tol=1e-6, start=(exam.value * 0.5, rate))[0]
+        eb = _fill(eb)
+        reps["engagements"][b] = _class_sums(cb, eb, judged)
+        reps["purchases"][b] = _class_sums(ub, eb, judged)
+    return point, reps, offers
 
 
 def corrected_overview(counts: pd.DataFrame, exam: Examination, store: StoreLike,
-                       settings: AnalysisSettings) -> OverviewBlock:
-    """The ``overview`` block with every level and share inverse-examination weighted; the
-    intervals come from the curve's query bootstrap (curve and outcomes resampled together)."""
-    k = len(exam.value)
-    e, e_boot = _fill(exam.value), _fill(exam.boot)
-    a = (1 - settings.confidence) / 2
-    # (class, outcome) -> weighted outcome sum, its replicates, offers, their replicates,
-    # raw outcome count
-    sums: dict[tuple[bool, str], tuple[float, np.ndarray, float, np.ndarray, float]] = {}
-    for rel in (True, False):
-        for col in ("purchases", "engagements"):
-            y, nq = _class_sums(counts, exam.queries, k, rel, col)
-            sums[(rel, col)] = (float((y.sum(axis=0) / e).sum()),
-                                ((exam.weights @ y) / e_boot).sum(axis=1),
-                                float(nq.sum()), exam.weights @ nq, float(y.sum()))
+                       settings: AnalysisSettings, n_boot: int = _BOOT) -> OverviewBlock:
+    """The ``overview`` block with every level and share inverse-examination weighted.
 
-    def interval(boot: np.ndarray) -> tuple[float, float] | None:
+    Intervals: normal, with the standard deviation of the parametric bootstrap of
+    :func:`_level_replicates` (given the offers, curve re-estimated in every replicate).
+    """
+    from scipy.stats import norm
+
+    z = float(norm.ppf(0.5 + settings.confidence / 2))
+    n_boot = n_boot if exam.method == "harvesting" else min(n_boot, _BOOT_EM)
+    point, reps, offers = _level_replicates(counts, exam, n_boot, settings.seed)
+    raw = {col: float(counts.loc[counts["relevant"].notna(), col].sum())
+           for col in ("purchases", "engagements")}
+
+    def interval(value: float, boot: np.ndarray, hi: float | None) -> tuple[float, float] | None:
         boot = boot[np.isfinite(boot)]
-        if not len(boot):
+        if not np.isfinite(value) or len(boot) < 2:
             return None
-        lo, hi = np.quantile(boot, [a, 1 - a])
-        return float(lo), float(hi)
+        sd = float(np.std(boot, ddof=1))
+        return max(value - z * sd, 0.0), (value + z * sd if hi is None else
+                                         min(value + z * sd, hi))
 
     def level(rel: bool, col: str) -> LevelRate:
-        x, xb, n, nb, _ = sums[(rel, col)]
-        if n == 0:
+        g = int(rel)
+        if offers[g] == 0:
             return LevelRate(value=None, ci=None, offers=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return LevelRate(value=x / n, ci=interval(xb / nb), offers=int(n))
+        value = float(point[col][g] / offers[g])
+        return LevelRate(value=value, ci=interval(value, reps[col][:, g] / offers[g], None),
+                         offers=int(offers[g]))
 
     def share(col: str) -> ShareRate:
-        xi, xbi, _, _, ci_ = sums[(False, col)]
-        xr, xbr, _, _, cr = sums[(True, col)]
-        if xi + xr <= 0:
-            return ShareRate(value=None, ci=None, n=int(ci_ + cr))
+        x, xb = point[col], reps[col]
+        if x.sum() <= 0:
+            return ShareRate(value=None, ci=None, n=int(raw[col]))
+        value = float(x[0] / x.sum())
         with np.errstate(invalid="ignore", divide="ignore"):
-            return ShareRate(value=xi / (xi + xr), ci=interval(xbi / (xbi + xbr)),
-                             n=int(ci_ + cr))
+            boot = xb[:, 0] / xb.sum(axis=1)
+        return ShareRate(value=value, ci=interval(value, boot, 1.0), n=int(raw[col]))
 
     return OverviewBlock(
         purchase_level=LevelPair(relevant=level(True, "purchases"),
@@ -406,8 +458,9 @@ def analyze_positions(store: StoreLike, settings: AnalysisSettings | None = None
         "corrected = inverse examination weights: an offer at position j counts y / e_j, "
         "unbiased under the position-based model for any rate (position as a logit "
         "covariate assumes an additive shift in log-odds, wrong for rates far from 0)",
-        "level intervals: query bootstrap of curve and outcomes together; fit intervals "
-        "treat the curve as known",
+        "level intervals: parametric bootstrap given the offers (as the naive Wilson "
+        "intervals), outcomes redrawn and the curve re-estimated in each replicate; fit "
+        "intervals treat the curve as known",
     ]
     block = PositionBlock(
         method=method,  # type: ignore[arg-type]
