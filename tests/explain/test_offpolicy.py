@@ -113,3 +113,16 @@ def test_bad_arguments() -> None:
         off_policy_value(cells, np.ones(2))
     with pytest.raises(ValueError, match="target probabilities"):
         off_policy_value(cells, np.array([1.0, 2.0]), estimators=("ips",))
+
+
+def test_on_policy_target_is_the_plain_mean() -> None:
+    """A target that is the logging policy itself has every weight 1: IPS and SNIPS are the
+    mean reward and the ESS is the number of rounds (DR too, with a model that says 0)."""
+    c = bandit_case("stochastic")
+    q = c["query"]
+    cells = LoggedCells.from_rounds(q, c["reward"], c["pscore"], n_queries=40)
+    est = off_policy_value(cells, c["pscore"], reward_hat=np.zeros(len(q)),
+                           dm=np.zeros(40), n_boot=0).estimates
+    for name in ("ips", "snips", "dr"):
+        assert est[name].value == pytest.approx(c["reward"].mean(), rel=1e-12)
+    assert est["ips"].ess == pytest.approx(len(q))
