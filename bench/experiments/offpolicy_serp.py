@@ -116,14 +116,21 @@ def run_seed(seed: int, *, n_offers: int, work: Path, n_boot: int = 1000,
     settings = AnalysisSettings.model_validate({"seed": seed, "models": {
         "n_estimators": n_estimators, "joint_n_estimators": 20, "weight_step": 0.5,
         "n_boot": n_boot, "eval_folds": 3}})
+    t0, c0 = time.perf_counter(), time.process_time()
     data = tradeoff_data(store, settings)
     trained = fit_tradeoff_models(data, settings)
     result, _ = run_tradeoff(store, settings, data, trained)
+    cost = {"tradeoff_wall": time.perf_counter() - t0, "tradeoff_cpu": time.process_time() - c0}
+    t0, c0 = time.perf_counter(), time.process_time()
     cells = _label_cells(store, data)
+    ests = {o: frontier_off_policy(getattr(result, o).fusion_picks, cells, o, n_boot=n_boot,
+                                   seed=seed) for o in OUTCOME_COUNTS}
+    cost.update(offpolicy_wall=time.perf_counter() - t0,
+                offpolicy_cpu=time.process_time() - c0)
     rows = []
     for objective in OUTCOME_COUNTS:
         picks = getattr(result, objective).fusion_picks
-        est = frontier_off_policy(picks, cells, objective, n_boot=n_boot, seed=seed)
+        est = ests[objective]
         truth = replay_truth(store, picks, data.cutoff.to_pydatetime(), world, n_offers,
                              seed).query("objective == @objective").set_index("weight")
         for name, w in RANKERS.items():
@@ -134,7 +141,7 @@ def run_seed(seed: int, *, n_offers: int, work: Path, n_boot: int = 1000,
                              "naive": truth.loc[w, "naive"], "covered": e.covers(
                                  truth.loc[w, "truth"])})
     store.close()
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).assign(**cost)
 
 
 def _label_cells(store, data) -> pd.DataFrame:  # type: ignore[no-untyped-def]
@@ -157,7 +164,10 @@ def main() -> None:
         df = run_seed(seed, n_offers=a.offers, work=a.work, n_boot=a.n_boot)
         parts.append(df)
         print(f"seed {seed}: {time.perf_counter() - t0:.0f} s wall, "
-              f"{time.process_time() - c0:.0f} s CPU (shared machine: timings are noisy)")
+              f"{time.process_time() - c0:.0f} s CPU (shared machine: timings are noisy); "
+              f"trade-off {df.tradeoff_wall.iloc[0]:.1f} s wall / {df.tradeoff_cpu.iloc[0]:.1f} "
+              f"s CPU, off-policy estimates of its frontier {df.offpolicy_wall.iloc[0]:.2f} s "
+              f"wall / {df.offpolicy_cpu.iloc[0]:.2f} s CPU")
     out = pd.concat(parts, ignore_index=True)
     pd.set_option("display.width", 160)
     pd.set_option("display.max_rows", 500)
