@@ -77,6 +77,13 @@ def test_unlogged_target_queries_count_no_requests() -> None:
     assert est["ips"].n_queries == 1
 
 
+def test_duplicate_targets_are_refused() -> None:
+    t = pd.DataFrame({"query": ["a", "a"], "product_id": ["x", "x"], "r": [1.0, 0.0],
+                      "reward_hat": [0.0, 0.0]})
+    with pytest.raises(ValueError, match="product_id 'x'.* appears twice"):
+        evaluate_targets(CELLS, t, ["r"], "purchase", n_boot=0)
+
+
 def test_top_picks_are_the_sweeps_first_products() -> None:
     rng = np.random.default_rng(0)
     rows = [(f"q{i}", f"p{j}", float(rng.random() < 0.5), float(rng.random()))

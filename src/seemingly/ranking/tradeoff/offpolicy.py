@@ -58,6 +58,11 @@ def evaluate_targets(cells: pd.DataFrame, targets: pd.DataFrame, rankers: list[s
     with its probability, and ``reward_hat`` (the outcome model's level of the product). A
     ranker's queries are those of ``targets``; every logged request of them counts.
     """
+    dup = targets.duplicated(["query", "product_id"])
+    if dup.any():
+        row = targets[dup].iloc[0]
+        raise ValueError(f"targets: (query {row['query']!r}, product_id {row['product_id']!r}) "
+                         "appears twice; give one row per product a ranker may put first")
     queries = pd.Index(sorted(targets["query"].unique()))
     lc = cells_for(cells, queries, outcome)
     sub = cells[cells["query"].isin(queries)][["query", "product_id"]]
