@@ -139,6 +139,14 @@ def test_voice_log_has_no_position_analysis(tmp_path: Path) -> None:
     store = open_data(data, tmp_path / "work")
     assert position_design(store)[0] == 1
     assert analyze_positions(store, AnalysisSettings()) is None
+    # the study's builders add nothing for a voice log: no block, no warning, no skip reason
+    from seemingly.study import analysis
+
+    ctx = analysis.Context(store, AnalysisSettings())
+    assert analysis.BLOCKS["position"](ctx) is None
+    assert analysis.BLOCKS["overview_corrected"](ctx) is None
+    assert not ctx.warnings and not ctx.skipped
+    assert "position" not in analysis.assemble(ctx, {"position": None}).to_dict()
     import ibis
 
     from seemingly.explain.factors import build_offer_factors
