@@ -300,25 +300,42 @@ def _level_replicates(counts: pd.DataFrame, exam: Examination, n_boot: int, seed
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.clip(np.nan_to_num((c / e).sum(axis=1) / tot_n), 0.0, 1.0)
         buy = np.clip(np.nan_to_num(u.sum(axis=1) / c.sum(axis=1)), 0.0, 1.0)
-    cells = np.nonzero(n > 0)
-    n_c = n[cells].astype(np.int64)
-    p_click = np.clip(e[cells[1]] * rate[cells[0]], 0.0, 1.0)
-    p_buy = buy[cells[0]]
+    # Every replicate works on the cells with offers as flat arrays (a few million at 10M
+    # offers), never on the (pairs, K) matrices: sums by position are bincounts.
+    pc, jc = np.nonzero(n > 0)
+    n_c = n[pc, jc]
+    n_ci = n_c.astype(np.int64)
+    p_click = np.clip(e[jc] * rate[pc], 0.0, 1.0)
+    p_buy = buy[pc]
+    # harvesting against position 1 (examination_harvesting on the cells): weight m per cell
+    n1 = n[pc, 0]
+    m = np.where(n1 > 0, n1 * n_c / np.where(n1 > 0, n1 + n_c, 1.0), 0.0)
+    first = jc == 0
+    cls = judged[pc]
+    by_class = np.flatnonzero(cls >= 0)
+    key = cls[by_class] * k + jc[by_class]
     rng = np.random.default_rng([seed, 17])
     reps = {"engagements": np.empty((n_boot, 2)), "purchases": np.empty((n_boot, 2))}
-    ones = np.ones((1, 1))
-    zero_query = np.zeros(n.shape[0], dtype=np.int64)
+    c1_pair = np.zeros(n.shape[0])
     for b in range(n_boot):
-        cb, ub = np.zeros_like(n), np.zeros_like(n)
-        cb[cells] = rng.binomial(n_c, p_click)
-        ub[cells] = rng.binomial(cb[cells].astype(np.int64), p_buy)
+        cb = rng.binomial(n_ci, p_click)
+        ub = rng.binomial(cb, p_buy)
         if exam.method == "harvesting":
-            eb = examination_harvesting(n, cb, zero_query, ones)[0]
+            c1_pair[pc[first]] = cb[first]
+            c1 = c1_pair[pc]
+            num = np.bincount(jc, weights=m * cb / n_c, minlength=k)
+            den = np.bincount(jc, weights=np.where(n1 > 0, m * c1 / np.where(
+                n1 > 0, n1, 1.0), 0.0), minlength=k)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                eb = num / den
         else:
-            eb = examination_em(n, cb, iters=100, tol=1e-6, start=(exam.value * 0.5, rate))[0]
+            cm = np.zeros_like(n)
+            cm[pc, jc] = cb
+            eb = examination_em(n, cm, iters=100, tol=1e-6, start=(exam.value * 0.5, rate))[0]
         eb = _fill(eb)
-        reps["engagements"][b] = _class_sums(cb, eb, judged)
-        reps["purchases"][b] = _class_sums(ub, eb, judged)
+        for col, y in (("engagements", cb), ("purchases", ub)):
+            sums = np.bincount(key, weights=y[by_class], minlength=2 * k).reshape(2, k)
+            reps[col][b] = (sums / eb).sum(axis=1)
     return point, reps, offers
 
 
