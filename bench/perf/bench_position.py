@@ -12,7 +12,9 @@ times, in this order and on the same store:
   the multivariable fits naive and weighted on a second pattern frame).
 
 Wall and CPU seconds (CPU includes DuckDB's threads) and the ratio corrected / naive. The
-machine is shared, so wall times are noisy; CPU time is the steadier figure.
+machine is shared, so wall times are noisy; CPU time is the steadier figure. Measured at
+10M offers (seed 7, 2 shared cores at load ~3): naive 26.5 s wall / 26.8 s CPU, corrected
+59.6 s / 63.3 s (2.2x), peak RSS 2.55 GB; simulate 37 s, ingest 135 s (at load ~15).
 """
 
 from __future__ import annotations
