@@ -319,6 +319,7 @@ def build_offer_factors(
     orders: ir.Table | None,
     settings: HypothesisSettings | None = None,
     cells: bool = False,
+    position_weights: ir.Table | None = None,
 ) -> FactorTable:
     """Engine-generic core of :func:`offer_factors` on contract-shaped Ibis tables.
 
@@ -329,6 +330,10 @@ def build_offer_factors(
     cell). Offers are grouped before any (query, product) factor is joined on, so the only
     per-offer work is one scan, the history joins and one group-by: what the hypothesis tests
     use, several times cheaper than the per-offer table on large logs.
+
+    ``position_weights`` (columns ``position``, ``weight``; :mod:`seemingly.explain.position`)
+    adds ``purchases_ipw`` and ``engagements_ipw``: each offer's outcome times the weight of
+    its position (offers at an unlisted position weigh 1), summed like the counts.
     """
     settings = settings or HypothesisSettings()
     parts = _parts(offers, products, relevance, orders, settings)
@@ -336,12 +341,26 @@ def build_offer_factors(
         "query", "user_id", "product_id", "timestamp", "query_length",
         purchased=_.purchased.cast("int64"), engaged=(_.engaged | _.purchased).cast("int64"),
         **({} if cells else {"offer_id": _.offer_id}),
+        **({} if position_weights is None else {"position": _.position}),
     )
+    if position_weights is not None:
+        cols = [c for c in base.columns if c != "position"]
+        base = base.left_join(position_weights, "position").select(
+            *cols, weight=_.weight.fill_null(1.0))
     hist = _with_history(base, parts)
+    weighted = {}
+    if position_weights is not None:
+        weighted = (
+            {"purchases_ipw": (_.purchased * _.weight).sum(),
+             "engagements_ipw": (_.engaged * _.weight).sum()} if cells
+            else {"purchases_ipw": _.purchased * _.weight,
+                  "engagements_ipw": _.engaged * _.weight})
     if cells:
         hist = hist.group_by(
             ["query", "product_id", "query_length", "purchased", "history", "history_brand"]
-        ).agg(offers=_.count(), engagements=_.engaged.sum())
+        ).agg(offers=_.count(), engagements=_.engaged.sum(), **weighted)
         hist = hist.mutate(purchases=_.purchased * _.offers)
+    elif weighted:
+        hist = hist.mutate(**weighted)
     table = _finish(hist, parts, settings)
     return FactorTable(table=table, copurchase_source=parts.source, warnings=parts.warnings)

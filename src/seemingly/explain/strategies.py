@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from seemingly.contract import OUTCOME_COUNTS
+from seemingly.contract import OUTCOME_COUNTS, Outcome
 from seemingly.results.explain import KCandidates, OutcomeStrategies, StrategiesBlock
 
 if TYPE_CHECKING:
     from seemingly.store import StoreLike
 
-__all__ = ["compare_strategies", "strategies_from_store"]
+__all__ = ["compare_strategies", "strategies_from_store", "strategy_targets"]
 
 STRATEGIES = ("optimal", "relevant", "irrelevant", "random", "worst")
 
@@ -73,6 +73,55 @@ def _matrices(df: pd.DataFrame, level: str) -> tuple[np.ndarray, np.ndarray, np.
     return lv, rel, mask
 
 
+def _candidates(levels: pd.DataFrame, min_offers: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The eligible candidates (judged, >= min_offers offers, in queries with a relevant and an
+    irrelevant one) and the pair of each query: its most offered relevant and irrelevant."""
+    need = {"query", "product_id", "offers", "purchases", "engagements", "relevant"}
+    if need - set(levels.columns):
+        raise KeyError(f"levels lacks columns {sorted(need - set(levels.columns))}; pass "
+                       "seemingly.explain.measures.levels(...) output or an equivalent frame")
+    if min_offers < 1:
+        raise ValueError("min_offers must be >= 1")
+    df = levels[levels["relevant"].notna() & (levels["offers"] >= min_offers)].copy()
+    df["relevant"] = df["relevant"].astype(bool)
+    kinds = df.groupby("query")["relevant"].agg(["min", "max"])
+    keep = kinds.index[(~kinds["min"]) & kinds["max"]]
+    df = df[df["query"].isin(keep)].sort_values(["query", "relevant", "offers", "product_id"],
+                                                ascending=[True, False, False, True])
+    # the pair: the most offered relevant and the most offered irrelevant product
+    pair = df.groupby(["query", "relevant"], sort=False).head(1)
+    return df, pair
+
+
+def strategy_targets(levels: pd.DataFrame, outcome: Outcome, *, min_offers: int = 5
+                     ) -> pd.DataFrame:
+    """The strategies of the pair table as target rankers, for off-policy estimates: one row
+    per (query, product_id) of each query's pair with each strategy's probability of putting
+    it first (columns :data:`STRATEGIES`). Optimal and Worst pick by the observed ``outcome``
+    level (ties: the relevant product), as in :func:`compare_strategies`; Random is 1/2 each.
+
+    >>> lv = pd.DataFrame({"query": ["a", "a"], "product_id": ["x", "y"], "offers": [10, 10],
+    ...     "purchases": [2, 4], "engagements": [5, 5], "relevant": [True, False]})
+    >>> strategy_targets(lv, "purchase")[["product_id", "optimal", "relevant", "random"]]
+      product_id  optimal  relevant  random
+    0          x      0.0       1.0     0.5
+    1          y      1.0       0.0     0.5
+    """
+    _, pair = _candidates(levels, min_offers)
+    pair = pair.assign(_level=pair[OUTCOME_COUNTS[outcome]] / pair["offers"]).sort_values(
+        ["query", "relevant"], ascending=[True, False])
+    best = pair.groupby("query")["_level"].transform("max")
+    first_best = (pair["_level"] == best) & ~pair.duplicated(["query", "_level"])
+    worst = pair.groupby("query")["_level"].transform("min")
+    first_worst = (pair["_level"] == worst) & ~pair.duplicated(["query", "_level"])
+    rel = pair["relevant"].to_numpy(bool)
+    return pd.DataFrame({
+        "query": pair["query"].to_numpy(), "product_id": pair["product_id"].to_numpy(),
+        "optimal": first_best.to_numpy(float), "relevant": rel.astype(float),
+        "irrelevant": (~rel).astype(float), "random": np.full(len(pair), 0.5),
+        "worst": first_worst.to_numpy(float)})
+
+
 def compare_strategies(levels: pd.DataFrame, *, min_offers: int = 5, n_boot: int = 1000,
                        seed: int = 7, confidence: float = 0.95) -> StrategiesBlock:
     """Compare the strategies on per (query, product) aggregates: the ``strategies`` block.
@@ -92,20 +141,7 @@ def compare_strategies(levels: pd.DataFrame, *, min_offers: int = 5, n_boot: int
     >>> round(r.purchase.relevant, 4)   # (0.2 + 0.3) / (0.4 + 0.3)
     0.7143
     """
-    need = {"query", "product_id", "offers", "purchases", "engagements", "relevant"}
-    if need - set(levels.columns):
-        raise KeyError(f"levels lacks columns {sorted(need - set(levels.columns))}; pass "
-                       "seemingly.explain.measures.levels(...) output or an equivalent frame")
-    if min_offers < 1:
-        raise ValueError("min_offers must be >= 1")
-    df = levels[levels["relevant"].notna() & (levels["offers"] >= min_offers)].copy()
-    df["relevant"] = df["relevant"].astype(bool)
-    kinds = df.groupby("query")["relevant"].agg(["min", "max"])
-    keep = kinds.index[(~kinds["min"]) & kinds["max"]]
-    df = df[df["query"].isin(keep)].sort_values(["query", "relevant", "offers", "product_id"],
-                                                ascending=[True, False, False, True])
-    # the pair: the most offered relevant and the most offered irrelevant product
-    pair = df.groupby(["query", "relevant"], sort=False).head(1)
+    df, pair = _candidates(levels, min_offers)
     out = {}
     for name, count in OUTCOME_COUNTS.items():
         blocks = {}

@@ -254,18 +254,31 @@ def _strategies(results: Results, fig: _FigureCounter) -> dict[str, Any]:
                           "the optimal one, with 95% intervals.")}
 
 
+def _position(results: Results, fig: _FigureCounter) -> dict[str, Any] | None:
+    """Ranked-list logs only (None for voice: no section, figure numbers unchanged)."""
+    from seemingly.report.position import examination_figure, position_context
+
+    ctx = position_context(results)
+    if ctx is not None:
+        ctx["figure"] = fig(examination_figure(results), "Examination probability by "
+                            "position, relative to position 1, with 95% intervals.")
+    return ctx
+
+
 def _tradeoff(results: Results, fig: _FigureCounter) -> dict[str, Any]:
+    from seemingly.report.offpolicy import frontier_figure, frontier_note, off_policy_rows
+
     block = results.tradeoff
     if block is None:
         return {"skipped": skip_reason(results, "tradeoff")}
     items = []
     for (outcome, name), ob in zip(OUTCOMES, (block.purchase, block.engagement), strict=True):
         joint = ob.joint is not None
-        f = fig(Figures.tradeoff(ob, outcome),
+        f = fig(frontier_figure(results, ob, outcome),
                 f"{name}: relevance@1 against {outcome} level@1 for the score-fusion sweep"
                 + (" and the joint model; ringed points joined by a dashed line are each "
                    "method's Pareto front." if joint else "; ringed points joined by a dashed "
-                   "line are its Pareto front."))
+                   "line are its Pareto front.") + frontier_note(results, outcome))
         dom = ob.dominance
         dominance = [] if dom is None else [
             ("hypervolume, fusion", fmt_num(dom.fusion_hypervolume)),
@@ -275,8 +288,9 @@ def _tradeoff(results: Results, fig: _FigureCounter) -> dict[str, Any]:
             ("fusion points dominated by the joint model",
              fmt_pct(dom.share_fusion_points_dominated, 0)),
         ]
-        items.append({"name": name, "figure": f, "dominance": dominance})
-    return {"items": items}
+        items.append({"name": name, "figure": f, "dominance": dominance,
+                      "off_policy": off_policy_rows(results, outcome)})
+    return {"items": items, "off_policy": any(i["off_policy"] for i in items)}
 
 
 def _models(results: Results, fig: _FigureCounter) -> dict[str, Any]:
@@ -367,6 +381,7 @@ def build_context(results: Results) -> dict[str, Any]:
         "relations": _relations(results),
         "hypotheses": _hypotheses(results, fig),
         "strategies": _strategies(results, fig),
+        "position": _position(results, fig),
         "tradeoff": _tradeoff(results, fig),
         "ablation": ablation_context(results, fig),
         "factor_buys": factor_buys(results),

@@ -21,6 +21,8 @@ from seemingly.results.explain import (
 )
 from seemingly.results.labels import LabelsBlock, RejudgeRow
 from seemingly.results.model import RESULTS_FILE, Results, ResultsFileError, RunBlock
+from seemingly.results.offpolicy import OffPolicyBlock, OffPolicyEstimate
+from seemingly.results.position import ExaminationPoint, PositionBlock, TermComparison
 from seemingly.results.ranking import (
     AblationBlock,
     AblationVariant,
@@ -37,6 +39,7 @@ __all__ = [
     "StrategiesBlock", "TradeoffBlock", "ObjectiveTradeoff", "TradeoffPoint", "ModelsBlock",
     "ModelEntry", "AblationBlock", "AblationVariant", "RelationsBlock", "RunBlock", "Term",
     "Num", "Interval", "LabelsBlock", "RejudgeRow",
+    "OffPolicyBlock", "OffPolicyEstimate", "PositionBlock", "ExaminationPoint", "TermComparison",
 ]
 
 

@@ -25,6 +25,8 @@ from seemingly.results.explain import (
     StrategiesBlock,
 )
 from seemingly.results.labels import LabelsBlock
+from seemingly.results.offpolicy import OffPolicyBlock
+from seemingly.results.position import PositionBlock
 from seemingly.results.ranking import ModelsBlock, TradeoffBlock
 
 __all__ = ["Results", "RunBlock", "ResultsFileError", "RESULTS_FILE", "REGENERATE"]
@@ -77,6 +79,12 @@ class Results(Block):
     models: ModelsBlock | None = None
     relations: RelationsBlock | None = None
     labels: LabelsBlock | None = None
+    # ranked-list logs only (absent for voice logs): seemingly.results.offpolicy
+    off_policy: OffPolicyBlock | None = None
+    # ranked-list logs only: position bias measured and corrected (seemingly.results.position);
+    # overview_corrected has the shape of overview
+    position: PositionBlock | None = None
+    overview_corrected: OverviewBlock | None = None
     skipped: dict[str, str] | None = None
     run: RunBlock | None = None
 

@@ -249,7 +249,10 @@ def _requests(
     wk = np.take_along_axis(weight, slots, axis=1)
     # Propensity of position j: its weight over the weight of the slots still unchosen.
     remaining = model.policy_total[q][:, None] - np.cumsum(wk, axis=1) + wk
-    prop = (wk / remaining).ravel()
+    with np.errstate(invalid="ignore"):  # 0 / 0 for the empty slots of a short pool
+        # the last pick of a short pool is its weight over itself: rounding in the running
+        # sum can put it a hair above 1, which the contract's (0, 1] rule would quarantine
+        prop = np.minimum(wk / remaining, 1.0).ravel()
     keep = prop > 0
     request = np.repeat(np.arange(n), k)
     position = np.tile(np.arange(1, k + 1), n)
@@ -270,7 +273,8 @@ def offer_chunk(
     """Simulate ``n_requests`` voice requests (k offers each) in time order in [t_lo, t_hi).
 
     Returns per offer: request, user, query, cell (query * width + slot), product,
-    timestamp, position, propensity, purchased, engaged, history, brand_history, p_purchase.
+    timestamp, position, propensity, purchased, engaged, history, brand_history, p_purchase,
+    p_engagement (both if examined), examined.
     """
     user_r = model.users.draw(rng, n_requests)
     from_home = rng.random(n_requests) < world.users.home_share
@@ -293,32 +297,37 @@ def offer_chunk(
     key = user.astype(np.int64) * model.n_products + prod
     bkey = np.where(branded, user.astype(np.int64) * model.n_brands + brand, -1)
     by_key, by_brand = _Groups(key), _Groups(bkey)
-    hist = by_key.known(state.bought)
-    bhist = by_brand.known(state.bought_brand) & branded
+    hist0 = by_key.known(state.bought)
+    bhist0 = by_brand.known(state.bought_brand) & branded
     u_buy = rng.random(prod.size)
     u_eng = rng.random(prod.size)
-    p = model.p_buy.ravel()[cell * 4 + 2 * hist + bhist]
-    bought = u_buy < p
     # Only offers sharing a (user, product) or a (user, brand) with another offer of this
-    # chunk can change history inside it; iterate those to the fixpoint.
+    # chunk can change history inside it; the fixpoint runs on those.
     linked = by_key.repeated | (by_brand.repeated & branded)
-    if linked.any():
-        idx = np.flatnonzero(linked)
-        earlier_k, earlier_b = by_key.subset(linked), by_brand.subset(linked)
-        pre, pre_b, s_cell, s_u = hist[idx], bhist[idx], cell[idx], u_buy[idx]
-        s_branded, s_bought = branded[idx], bought[idx]
-        s_hist, s_bhist, s_p = pre, pre_b, p[idx]
-        for _ in range(idx.size + 1):
-            s_hist = pre | earlier_k(s_bought)
-            s_bhist = pre_b | (earlier_b(s_bought) & s_branded)
-            s_p = model.p_buy.ravel()[s_cell * 4 + 2 * s_hist + s_bhist]
-            new = s_u < s_p
-            if np.array_equal(new, s_bought):
-                break
-            s_bought = new
-        hist[idx], bhist[idx], p[idx], bought[idx] = s_hist, s_bhist, s_p, s_bought
+    exam = world.examination
+    examined = np.ones(prod.size, dtype=bool)
+    # The examination draws come after the outcome draws, and only in a ranked-list world,
+    # so a voice world's random stream (and tables) are what they were before positions.
+    if exam.model == "position":
+        curve = np.asarray(exam.position_curve(world.policy.offers_per_request))
+        examined = rng.random(prod.size) < curve[position - 1]
+    u_go = rng.random(prod.size) if exam.model == "cascade" else None
+    args = (model, cell, hist0, bhist0, u_buy, linked, by_key, by_brand, branded)
+    hist, bhist, p, bought = _purchases(*args, examined)
     p_eng = model.p_eng.ravel()[cell * 4 + 2 * hist + bhist]
-    engaged = bought | (u_eng < p_eng)
+    engaged = examined & (bought | (u_eng < p_eng))
+    if u_go is not None:
+        # Cascade: whether position j is read depends on engagement above it, which (through
+        # purchase history) may depend on what was read; iterate to the fixpoint (two or
+        # three passes: position 1 is always read and history links are rare).
+        for _ in range(world.policy.offers_per_request + 1):
+            new = _cascade(request, engaged | (u_go >= exam.continue_prob))
+            if np.array_equal(new, examined):
+                break
+            examined = new
+            hist, bhist, p, bought = _purchases(*args, examined)
+            p_eng = model.p_eng.ravel()[cell * 4 + 2 * hist + bhist]
+            engaged = examined & (bought | (u_eng < p_eng))
     state.bought.add(key[bought])
     state.bought_brand.add(bkey[bought & branded])
     return dict(
@@ -335,4 +344,52 @@ def offer_chunk(
         history=hist,
         brand_history=bhist,
         p_purchase=p,
+        # the position-free probabilities: what the offer's outcome would be if examined
+        p_engagement=p + (1 - p) * p_eng,
+        examined=examined,
     )
+
+
+def _cascade(request: np.ndarray, stop: np.ndarray) -> np.ndarray:
+    """Which offers are read when each request's offers (contiguous, in position order) are
+    read top-down until the first offer whose ``stop`` is set (that one is read too)."""
+    s = stop.astype(np.int64)
+    before = np.cumsum(s) - s
+    first = np.r_[True, request[1:] != request[:-1]]
+    start = np.maximum.accumulate(np.where(first, np.arange(request.size), 0))
+    return (before - before[start]) == 0
+
+
+def _purchases(
+    model: OfferModel,
+    cell: np.ndarray,
+    hist0: np.ndarray,
+    bhist0: np.ndarray,
+    u_buy: np.ndarray,
+    linked: np.ndarray,
+    by_key: _Groups,
+    by_brand: _Groups,
+    branded: np.ndarray,
+    examined: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(history, brand history, purchase probability, purchased) of every offer: purchases
+    need examination, and earlier purchases of the chunk feed later offers' history."""
+    hist, bhist = hist0.copy(), bhist0.copy()
+    p = model.p_buy.ravel()[cell * 4 + 2 * hist + bhist]
+    bought = examined & (u_buy < p)
+    if linked.any():
+        idx = np.flatnonzero(linked)
+        earlier_k, earlier_b = by_key.subset(linked), by_brand.subset(linked)
+        pre, pre_b, s_cell, s_u = hist[idx], bhist[idx], cell[idx], u_buy[idx]
+        s_branded, s_bought, s_exam = branded[idx], bought[idx], examined[idx]
+        s_hist, s_bhist, s_p = pre, pre_b, p[idx]
+        for _ in range(idx.size + 1):
+            s_hist = pre | earlier_k(s_bought)
+            s_bhist = pre_b | (earlier_b(s_bought) & s_branded)
+            s_p = model.p_buy.ravel()[s_cell * 4 + 2 * s_hist + s_bhist]
+            new = s_exam & (s_u < s_p)
+            if np.array_equal(new, s_bought):
+                break
+            s_bought = new
+        hist[idx], bhist[idx], p[idx], bought[idx] = s_hist, s_bhist, s_p, s_bought
+    return hist, bhist, p, bought

@@ -118,8 +118,43 @@ class Policy(_Strict):
     )
     irrelevant_weight: float = Field(default=1.0, gt=0)
     offers_per_request: int = Field(
-        default=1, ge=1, le=10, description="k offers per voice request"
+        default=1, ge=1, le=10, description="k offers per request (voice: 1; a ranked list: 10)"
     )
+    popularity_exponent: float = Field(
+        default=0.0,
+        description="the policy weight is also multiplied by exp(this * z(log popularity)): "
+        "popular products are ranked higher, as by a ranker trained on past purchases",
+    )
+
+
+class Examination(_Strict):
+    """Whether a customer sees an offer: the position bias of a ranked list.
+
+    ``none`` (voice): every offer is heard. ``position``: the position-based model, the offer
+    at position j is examined with probability ``curve[j-1]`` (or ``j ** -decay`` when no
+    curve is given), independently of everything else. ``cascade``: the customer reads down
+    the list, stops after the first engaged offer, and otherwise goes on to the next with
+    probability ``continue_prob``. Purchase and engagement happen only on examined offers,
+    with the planted effects of ``purchase`` and ``engagement``.
+    """
+
+    model: Literal["none", "position", "cascade"] = "none"
+    decay: float = Field(default=1.0, ge=0, description="position model: j ** -decay")
+    curve: tuple[float, ...] | None = Field(
+        default=None, description="position model: examination probability per position"
+    )
+    continue_prob: float = Field(default=0.9, ge=0, le=1, description="cascade model")
+
+    def position_curve(self, k: int) -> list[float]:
+        """Examination probability of positions 1..k under the position-based model."""
+        if self.curve is not None:
+            if len(self.curve) < k or any(not 0 < c <= 1 for c in self.curve):
+                raise ValueError(
+                    f"examination.curve needs {k} probabilities in (0, 1] (one per position "
+                    f"of policy.offers_per_request), got {list(self.curve)}"
+                )
+            return [float(c) for c in self.curve[:k]]
+        return [float(j ** -self.decay) for j in range(1, k + 1)]
 
 
 class Users(_Strict):
@@ -165,6 +200,7 @@ class WorldConfig(_Strict):
     catalog: CatalogConfig = Field(default_factory=lambda: CatalogConfig())
     queries: Queries = Field(default_factory=lambda: Queries())
     policy: Policy = Field(default_factory=lambda: Policy())
+    examination: Examination = Field(default_factory=lambda: Examination())
     users: Users = Field(default_factory=lambda: Users())
     annotation: Annotation = Field(default_factory=lambda: Annotation())
     chunk_offers: int = Field(

@@ -29,7 +29,7 @@ from seemingly.simulate.config import WorldConfig, load_world
 from seemingly.simulate.judge import judge, label_truth
 from seemingly.simulate.queries import KINDS, Pools, build_pools
 from seemingly.simulate.sampling import KeySet
-from seemingly.simulate.truth import label_rows, truth_dict
+from seemingly.simulate.truth import OfferStats, label_rows, truth_dict
 from seemingly.simulate.write import PartWriter, ids, take, timestamps, write_table
 
 __all__ = ["SimulationResult", "simulate"]
@@ -194,7 +194,7 @@ def simulate(
             orders = PartWriter(out / "orders", pool)
             offers = PartWriter(out / "offers", pool)
             latent = PartWriter(Path(latent_dir), pool) if latent_dir is not None else None
-            n_users = _simulate_offers(
+            n_users, stats = _simulate_offers(
                 cfg, cat, pools, start, real_orders, n_offers, seed, rng, orders, offers, latent
             )
             for writer in (orders, offers, latent):
@@ -204,7 +204,7 @@ def simulate(
         counts["offers"], counts["orders"] = offers.rows, orders.rows
         counts["queries"], counts["users"] = pools.n, n_users
         truth = truth_dict(cfg, seed, n_offers, counts,
-                           labels=label_rows(pairs, pools.text, cat.product_ids))
+                           labels=label_rows(pairs, pools.text, cat.product_ids), stats=stats)
         (out / "truth.json").write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
         paths["truth"] = out / "truth.json"
     paths = {name: target / p.relative_to(out) for name, p in paths.items()}
@@ -223,8 +223,9 @@ def _simulate_offers(
     orders: PartWriter,
     offers: PartWriter,
     latent: PartWriter | None,
-) -> int:
-    """Write the order history, then the offers chunk by chunk; return the number of users."""
+) -> tuple[int, OfferStats]:
+    """Write the order history, then the offers chunk by chunk; return the number of users
+    and the position-free sums of the offers (for truth.json)."""
     product_ids = pa.array(cat.product_ids, pa.string())
     query_text = pa.array(pools.text, pa.string())
     k = cfg.policy.offers_per_request
@@ -276,6 +277,7 @@ def _simulate_offers(
     window = cfg.users.offer_days * _DAY_US
     per_chunk = max(cfg.chunk_offers // k, 1)
     written = 0
+    stats = OfferStats.empty(k)
     for c, r0 in enumerate(range(0, n_requests, per_chunk)):
         r1 = min(r0 + per_chunk, n_requests)
         crng = np.random.default_rng([seed, 1, c])
@@ -294,8 +296,9 @@ def _simulate_offers(
         )
         if latent is not None:
             latent.write(partial(_latent_table, cat, pools, ch, offer_no), m)
+        stats.add(ch, pools.relevant.ravel()[ch["cell"]])
         written += m
-    return len(pop.user_ids)
+    return len(pop.user_ids), stats
 
 
 def _offer_table(
@@ -359,5 +362,7 @@ def _latent_table(
             "history": ch["history"],
             "brand_history": ch["brand_history"],
             "p_purchase": ch["p_purchase"],
+            "p_engagement": ch["p_engagement"],
+            "examined": ch["examined"],
         }
     )

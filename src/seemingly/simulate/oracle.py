@@ -33,7 +33,28 @@ from seemingly.simulate.behaviour import _cell_probabilities
 from seemingly.simulate.config import WorldConfig, load_world
 from seemingly.simulate.core import build_world
 
-__all__ = ["true_probabilities", "majority_probability"]
+__all__ = ["true_probabilities", "majority_probability", "examination_curve"]
+
+
+def examination_curve(world: WorldConfig | str, k: int | None = None) -> np.ndarray | None:
+    """Examination probability of positions 1..k (default: the world's list length) in a
+    position-based world; all ones for a voice world; None for a cascade world, whose
+    examination depends on what was engaged above (replay it request by request).
+
+    A ranker's true expected outcome at position j of a request is ``curve[j - 1]`` times the
+    offer's ``p_purchase`` (``p_engagement``) of :func:`true_probabilities`.
+
+    >>> examination_curve("serp", 3).round(3).tolist()  # doctest: +SKIP
+    [1.0, 0.5, 0.333]
+    """
+    cfg = load_world(world) if isinstance(world, str) else world
+    n = k if k is not None else cfg.policy.offers_per_request
+    exam = cfg.examination
+    if exam.model == "none":
+        return np.ones(n)
+    if exam.model == "cascade":
+        return None
+    return np.asarray(exam.position_curve(n))
 
 
 def majority_probability(n: np.ndarray, q: np.ndarray, *,

@@ -374,6 +374,9 @@ def build_pools(
         world.policy.relevant_weight,
         np.where(kind_a > 0, world.policy.irrelevant_weight, 0.0),
     )
+    if world.policy.popularity_exponent != 0:
+        pop = np.where(product >= 0, cat.pop_z[np.maximum(product, 0)], 0.0)
+        pw = pw * np.exp(world.policy.popularity_exponent * pop)
     weight = rng.lognormal(0.0, q.query_weight_sd, n_q)
     return Pools(
         texts.tolist(), length, weight / weight.sum(), product, relevant, kind_a, sem, lpr, pw

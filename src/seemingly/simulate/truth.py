@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -10,7 +11,7 @@ import numpy as np
 from seemingly.contract import CONTRACT_VERSION
 from seemingly.simulate.config import Effects, WorldConfig
 
-__all__ = ["truth_dict", "expected_directions", "label_rows"]
+__all__ = ["truth_dict", "expected_directions", "label_rows", "OfferStats"]
 
 LATENTS = {
     "popularity": "z-score of log popularity weight (Zipf rank) of the offered product",
@@ -106,7 +107,101 @@ def label_rows(pairs: dict[str, np.ndarray], query_text: Sequence[str] | np.ndar
     }
 
 
+@dataclass
+class OfferStats:
+    """Running sums over the written offers: per position, offers and examined offers; per
+    true relevance (0 irrelevant, 1 relevant), offers and the sums of the position-free
+    purchase and engagement probabilities (the probability had the offer been examined)."""
+
+    offers: np.ndarray
+    examined: np.ndarray
+    rel_offers: np.ndarray
+    rel_purchase: np.ndarray
+    rel_engagement: np.ndarray
+
+    @classmethod
+    def empty(cls, k: int) -> OfferStats:
+        return cls(np.zeros(k, np.int64), np.zeros(k, np.int64), np.zeros(2, np.int64),
+                   np.zeros(2), np.zeros(2))
+
+    def add(self, ch: dict[str, np.ndarray], relevant: np.ndarray) -> None:
+        k = self.offers.size
+        j = ch["position"] - 1
+        self.offers += np.bincount(j, minlength=k)
+        self.examined += np.bincount(j, weights=ch["examined"], minlength=k).astype(np.int64)
+        r = relevant.astype(np.int64)
+        self.rel_offers += np.bincount(r, minlength=2)
+        self.rel_purchase += np.bincount(r, weights=ch["p_purchase"], minlength=2)
+        self.rel_engagement += np.bincount(r, weights=ch["p_engagement"], minlength=2)
+
+
+def _position_truth(cfg: WorldConfig, stats: OfferStats | None) -> dict[str, Any] | None:
+    """The examination curve and position-free levels of a ranked-list world (None: voice)."""
+    exam = cfg.examination
+    if exam.model == "none" or stats is None:
+        return None
+    k = cfg.policy.offers_per_request
+    realised = [
+        {"position": j + 1, "offers": int(n), "examined": int(e),
+         "value": float(e / n) if n else None}
+        for j, (n, e) in enumerate(zip(stats.offers, stats.examined, strict=True))
+    ]
+    curve = (
+        [{"position": j + 1, "value": v} for j, v in enumerate(exam.position_curve(k))]
+        if exam.model == "position"
+        # the cascade's examination depends on engagement above: its curve is the realised one
+        else [{"position": r["position"], "value": r["value"]} for r in realised]
+    )
+
+    def level(sums: np.ndarray, rel: int) -> float | None:
+        n = stats.rel_offers[rel]
+        return float(sums[rel] / n) if n else None
+
+    return {
+        "examination": {"model": exam.model, "curve": curve, "realised": realised,
+                        "continue_prob": exam.continue_prob if exam.model == "cascade" else None},
+        "levels": {
+            "purchase": {"relevant": level(stats.rel_purchase, 1),
+                         "irrelevant": level(stats.rel_purchase, 0)},
+            "engagement": {"relevant": level(stats.rel_engagement, 1),
+                           "irrelevant": level(stats.rel_engagement, 0)},
+            "offers": {"relevant": int(stats.rel_offers[1]),
+                       "irrelevant": int(stats.rel_offers[0])},
+        },
+        "policy": {
+            "kind": "plackett-luce",
+            "offers_per_request": k,
+            "relevant_weight": cfg.policy.relevant_weight,
+            "irrelevant_weight": cfg.policy.irrelevant_weight,
+            "popularity_exponent": cfg.policy.popularity_exponent,
+        },
+        "notes": {
+            "levels": "position-free levels: the mean over the logged offers of each true "
+            "relevance class of the probability of purchase (engagement) had the offer been "
+            "examined, i.e. what an analysis corrected for position bias should recover",
+            "coefficients": "the planted coefficients (coefficients.*) act on examined offers: "
+            "P(outcome) = examination(position) * sigmoid(planted logit)",
+            "replay": "to replay a ranker over the logged requests: "
+            "seemingly.simulate.oracle.true_probabilities gives the examined-outcome "
+            "probabilities per (query, product, history state) and "
+            "oracle.examination_curve the examination per position",
+        },
+    }
+
+
 def truth_dict(
+    cfg: WorldConfig, seed: int, n_offers: int, counts: dict[str, int],
+    labels: dict[str, Any] | None = None,
+    stats: OfferStats | None = None,
+) -> dict[str, Any]:
+    out = _truth_dict(cfg, seed, n_offers, counts, labels)
+    position = _position_truth(cfg, stats)
+    if position is not None:  # voice worlds' truth.json is what it was
+        out["position"] = position
+    return out
+
+
+def _truth_dict(
     cfg: WorldConfig, seed: int, n_offers: int, counts: dict[str, int],
     labels: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
@@ -133,5 +228,7 @@ def truth_dict(
             "engagement": "engaged = purchased OR an engagement draw with its own logit",
             "propensity": "probability of the offered product under the logging policy "
             "(position j: its weight over the weights of the unchosen slots)",
+            "examination": "voice: every offer is heard; a ranked-list world (position.*) "
+            "draws examination per position and outcomes only on examined offers",
         },
     }

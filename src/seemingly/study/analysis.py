@@ -22,7 +22,9 @@ from seemingly.results import (
     HypothesesBlock,
     LabelsBlock,
     ModelsBlock,
+    OffPolicyBlock,
     OverviewBlock,
+    PositionBlock,
     RelationsBlock,
     Results,
     RunBlock,
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
 
     from seemingly.ranking.models.data import ModelData
     from seemingly.ranking.models.training import TrainedModels
+    from seemingly.ranking.tradeoff import TradeoffResult
     from seemingly.store import StoreLike
 
 __all__ = ["analyze", "assemble", "BLOCKS", "Context"]
@@ -61,6 +64,10 @@ class Context:
     #: the trade-off's held-out candidates with their raw scores, per objective, and the
     #: weights swept: the study exports the fused rankings from them (tables/trec)
     rankings: tuple[dict[str, pd.DataFrame], list[float]] | None = None
+    # the trade-off's result (its fusion picks), which the off_policy builder evaluates
+    tradeoff_result: TradeoffResult | None = None
+    # blocks one builder makes for another to return (position -> overview_corrected)
+    made: dict[str, BaseModel] = field(default_factory=dict)
 
     def require(self, block: str, *tables: str) -> bool:
         """True when the store has ``tables``; otherwise record why ``block`` is skipped."""
@@ -137,6 +144,24 @@ def _strategies(ctx: Context) -> StrategiesBlock | None:
     return strategies_from_store(ctx.store, ctx.settings)
 
 
+def _position(ctx: Context) -> PositionBlock | None:
+    """Position bias (ranked-list logs only): None, and no warning, for a voice log."""
+    from seemingly.explain.position import analyze_positions
+
+    if not (ctx.store.has("offers") and ctx.store.has("judgments")):
+        return None
+    found = analyze_positions(ctx.store, ctx.settings)
+    if found is None:
+        return None
+    ctx.made["overview_corrected"] = found.overview_corrected
+    return found.block
+
+
+def _overview_corrected(ctx: Context) -> OverviewBlock | None:
+    block = ctx.made.get("overview_corrected")
+    return block if isinstance(block, OverviewBlock) else None
+
+
 def _tradeoff(ctx: Context) -> TradeoffBlock | None:
     from seemingly.ranking.tradeoff import fit_tradeoff_models, run_tradeoff, tradeoff_data
 
@@ -156,6 +181,7 @@ def _tradeoff(ctx: Context) -> TradeoffBlock | None:
         held = {o.objective: o.held_out for o in (result.purchase, result.engagement)
                 if o.held_out is not None}
         ctx.rankings = (held, [float(w) for w in result.purchase.fusion.weights])
+        ctx.tradeoff_result = result
     except ValueError as exc:  # too little data for held-out queries: say so, keep going
         ctx.warnings.append(f"tradeoff: skipped, {exc}")
         ctx.skipped["tradeoff"] = str(exc)
@@ -221,6 +247,25 @@ def _labels(ctx: Context) -> LabelsBlock | None:
     return lq.to_block(ctx.settings, verdicts)
 
 
+def _off_policy(ctx: Context) -> OffPolicyBlock | None:
+    """Strategies and frontier estimated off-policy (ranked-list logs with propensities
+    only): None, and no warning, for a voice log, so its results stay as they were."""
+    from seemingly.explain.offpolicy import has_ranked_logs
+    from seemingly.ranking.tradeoff.offpolicy import off_policy_block
+
+    if not (ctx.store.has("offers") and ctx.store.has("judgments")
+            and has_ranked_logs(ctx.store)):
+        return None
+    if ctx.fitted is None:
+        why = ("the doubly robust estimator's outcome model is trained with the trade-off, "
+               f"which was skipped: {ctx.skipped.get('tradeoff', 'no models')}")
+        ctx.warnings.append(f"off_policy: skipped, {why}")
+        ctx.skipped["off_policy"] = why
+        return None
+    trained, data = ctx.fitted
+    return off_policy_block(ctx.store, ctx.settings, data, trained, ctx.tradeoff_result)
+
+
 def _data(ctx: Context) -> DataBlock | None:
     from seemingly.explain.measures import data_summary
 
@@ -236,9 +281,12 @@ BLOCKS: dict[str, Builder] = {
     "examples": _examples,
     "relations": _relations,
     "strategies": _strategies,
+    "position": _position,
+    "overview_corrected": _overview_corrected,
     "tradeoff": _tradeoff,
     "models": _models,
     "labels": _labels,
+    "off_policy": _off_policy,
     "data": _data,
 }
 

@@ -16,6 +16,7 @@ from seemingly.results import (
     HypothesesBlock,
     Interval,
     LabelsBlock,
+    OffPolicyBlock,
     Results,
     StrategiesBlock,
     Term,
@@ -154,6 +155,15 @@ def _tradeoff_rows(tradeoff: TradeoffBlock) -> Iterable[dict[str, Any]]:
                        "ndcg_at_k": p.ndcg_at_k, "on_frontier": p.on_frontier}
 
 
+def _off_policy_rows(block: OffPolicyBlock) -> Iterable[dict[str, Any]]:
+    for objective, rankers in block.items():
+        for ranker, estimates in rankers.items():
+            for estimator, e in estimates.items():
+                lo, hi = _ci(e.ci)
+                yield {"objective": objective, "ranker": ranker, "estimator": estimator,
+                       "value": e.value, "ci_low": lo, "ci_high": hi, "ess": e.ess}
+
+
 def _example_rows(examples: ExamplesBlock) -> Iterable[dict[str, Any]]:
     for outcome, rows in examples.items():
         for r in rows:
@@ -215,6 +225,8 @@ def write_tables(
         written.append(_write(out / "strategies.csv", _strategy_rows(r.strategies)))
     if r.tradeoff is not None:
         written.append(_write(out / "tradeoff.csv", _tradeoff_rows(r.tradeoff)))
+    if r.off_policy is not None:  # ranked-list logs only
+        written.append(_write(out / "off_policy.csv", _off_policy_rows(r.off_policy)))
     if r.examples is not None:
         written.append(_write(out / "examples.csv", _example_rows(r.examples)))
     if r.labels is not None:

@@ -47,9 +47,12 @@ def _usable(frame: pd.DataFrame, outcome: str, by: str) -> pd.Series:
 
 
 def fit_multivariable(
-    frame: pd.DataFrame, outcome: str, *, history_col: str = "history"
+    frame: pd.DataFrame, outcome: str, *, history_col: str = "history", weighted: bool = False
 ) -> tuple[ClusteredFit | None, dict[str, object]]:
     """All factors + category fixed effects; returns the fit and what was left out.
+
+    ``weighted``: ``outcome`` holds inverse-examination-weighted sums (see
+    :func:`~seemingly.explain.hypotheses.stats.fit_clustered_logit`).
 
     A term whose column is constant in ``frame`` (no short queries, nobody with history, ...)
     is dropped and listed in ``info["terms_dropped"]``; its hypothesis is then not testable.
@@ -79,7 +82,7 @@ def fit_multivariable(
     info["category_reference"] = ref
     exog = pd.DataFrame(cols)
     fit = fit_clustered_logit(exog, sub[outcome].to_numpy(), sub["offers"].to_numpy(),
-                              sub["query"])
+                              sub["query"], weighted=weighted)
     return fit, info
 
 

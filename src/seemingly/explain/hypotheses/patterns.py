@@ -47,6 +47,9 @@ def pattern_frame(factors: ir.Table, settings: HypothesisSettings) -> pd.DataFra
     """
     weighted = "offers" in factors.columns
     counts = ("offers", "purchases", "engagements") if weighted else ("purchased", "engaged")
+    # inverse-examination-weighted outcomes (factors built with position_weights)
+    ipw = tuple(c for c in ("purchases_ipw", "engagements_ipw") if c in factors.columns)
+    counts = (*counts, *ipw)
     rounded = factors.select(
         "query",
         "relevant",
@@ -61,19 +64,21 @@ def pattern_frame(factors: ir.Table, settings: HypothesisSettings) -> pd.DataFra
         semantic=_round(_.semantic, settings.round_semantic),
         copurchase=_round(_.copurchase, settings.round_copurchase),
     )
+    sums = {c: rounded[c].sum() for c in ipw}
     if weighted:
         agg = rounded.group_by(list(PATTERN_KEYS)).agg(
-            offers=_.offers.sum(), purchases=_.purchases.sum(), engagements=_.engagements.sum()
+            offers=_.offers.sum(), purchases=_.purchases.sum(), engagements=_.engagements.sum(),
+            **sums,
         )
     else:
         agg = rounded.group_by(list(PATTERN_KEYS)).agg(
-            offers=_.count(), purchases=_.purchased.sum(), engagements=_.engaged.sum()
+            offers=_.count(), purchases=_.purchased.sum(), engagements=_.engaged.sum(), **sums
         )
     frame = agg.to_pandas()
     frame["relevant"] = frame["relevant"].astype(bool)
     for col in ("offers", "purchases", "engagements", "history", "history_brand"):
         frame[col] = frame[col].astype("int64")
-    for col in ("popularity", "popularity_log2", "price_ratio", "semantic", "copurchase"):
+    for col in ("popularity", "popularity_log2", "price_ratio", "semantic", "copurchase", *ipw):
         frame[col] = frame[col].astype("float64")
     # a stable row order makes every fit reproducible bit for bit
     frame = frame.sort_values(list(PATTERN_KEYS), na_position="last").reset_index(drop=True)

@@ -122,6 +122,7 @@ def fit_clustered_logit(
     groups: np.ndarray | pd.Series,
     *,
     params: np.ndarray | None = None,
+    weighted: bool = False,
 ) -> ClusteredFit:
     """Fit ``logit P(success) = exog @ beta`` on patterns; cluster the covariance by ``groups``.
 
@@ -133,6 +134,9 @@ def fit_clustered_logit(
     params : the maximum-likelihood estimate when it is known in closed form (a saturated
         model: one parameter per cell); Newton's method is then skipped and only the
         covariance is computed.
+    weighted : ``successes`` are inverse-propensity-weighted sums (may exceed ``trials``);
+        the binomial score equations stay unbiased estimating equations (quasi-likelihood)
+        and the clustered sandwich is their valid covariance.
 
     Returns
     -------
@@ -143,7 +147,8 @@ def fit_clustered_logit(
     trials = np.asarray(trials, dtype=np.float64)
     if len(exog) == 0:
         raise ValueError("no patterns to fit; every offer was excluded (see 'excluded' counts)")
-    if np.any(trials <= 0) or np.any(successes < 0) or np.any(successes > trials):
+    if np.any(trials <= 0) or np.any(successes < 0) or (
+            not weighted and np.any(successes > trials)):
         raise ValueError("need 0 <= successes <= trials and trials > 0 in every pattern")
     x = exog.to_numpy(dtype=np.float64)
     # The products here are tall and thin (patterns x a few terms). A multi-threaded BLAS gains

@@ -31,7 +31,7 @@ from seemingly.ranking.tradeoff.ablation import (
 )
 from seemingly.ranking.tradeoff.joint import fit_joint_models
 from seemingly.ranking.tradeoff.pareto import dominance, pareto_mask
-from seemingly.ranking.tradeoff.sweep import SweepResult, sweep
+from seemingly.ranking.tradeoff.sweep import SweepResult, sweep, top_picks
 from seemingly.results.ranking import (
     AblationBlock,
     AblationVariant,
@@ -72,6 +72,9 @@ class ObjectiveTradeoff:
     #: the held-out candidates of every fold with the full models' raw scores (HELD_OUT
     #: columns): the study exports the fused rankings from it (tables/trec)
     held_out: pd.DataFrame | None = None
+    # what each fusion weight puts first per held-out query: query, weight, product_id and
+    # outcome_score (the outcome model's level); the off-policy estimates replay these
+    fusion_picks: pd.DataFrame | None = None
 
     def to_block(self) -> ObjectiveTradeoffBlock:
         if self.joint is None or self.dominance is None:
@@ -246,6 +249,19 @@ def split_scores(data: ModelData, trained: TrainedModels, weights: np.ndarray,
 HELD_OUT = ["query", "product_id", "relevant", "level", "relevance_score", "outcome_score"]
 
 
+def _picks(relevance: np.ndarray, outcome: np.ndarray, cm: CandidateMatrix,
+           weights: np.ndarray, normalization: str) -> pd.DataFrame:
+    """The fused rankings' first products per weight and test query (see ``fusion_picks``)."""
+    top = top_picks(relevance, outcome, cm, weights=weights,
+                    normalization=normalization)  # type: ignore[arg-type]
+    rows = np.arange(len(cm.queries))
+    return pd.DataFrame({
+        "query": np.tile(cm.queries, len(weights)),
+        "weight": np.repeat(weights, len(rows)),
+        "product_id": np.concatenate([cm.product_ids[rows, t] for t in top]),
+        "outcome_score": np.concatenate([outcome[rows, t] for t in top])})
+
+
 def _evaluate_split(data: ModelData, trained: TrainedModels, weights: np.ndarray,
                     o: dict[str, Any]
                     ) -> dict[str, tuple[SweepResult, SweepResult, pd.DataFrame]]:
@@ -284,11 +300,13 @@ def fold_data(data: ModelData, fold_of: pd.Series, f: int) -> ModelData:
 
 
 def _fold_sweeps(d: ModelData, fits: dict[str, dict[str, Any]], weights: np.ndarray,
-                 o: dict[str, Any], held: dict[str, pd.DataFrame] | None = None
+                 o: dict[str, Any], held: dict[str, pd.DataFrame] | None = None,
+                 picks: dict[str, pd.DataFrame] | None = None,
                  ) -> dict[str, dict[str, SweepResult]]:
     """Each variant's fusion sweep on ``d``'s test split: objective -> variant -> sweep.
     ``held`` (if given) receives each objective's test candidates with the full models'
-    raw scores (columns :data:`HELD_OUT`)."""
+    raw scores (columns :data:`HELD_OUT`), and ``picks`` (if given) each objective's fusion
+    first products per weight (see ``ObjectiveTradeoff.fusion_picks``)."""
     out: dict[str, dict[str, SweepResult]] = {}
     for objective, count in OUTCOME_COUNTS.items():
         test = eligible(d.candidates, "test", count, o["min_offers"])
@@ -315,6 +333,9 @@ def _fold_sweeps(d: ModelData, fits: dict[str, dict[str, Any]], weights: np.ndar
             if held is not None and v == "full":
                 held[objective] = test.assign(relevance_score=rs,
                                               outcome_score=out_scores)[HELD_OUT]
+            if picks is not None and v == "full":
+                picks[objective] = _picks(place(rs), place(out_scores), cm, weights,
+                                          o["normalization"])
             out[objective][v] = sweep(place(rs), place(out_scores), cm, weights=weights,
                                       normalization=o["normalization"], k=o["k"])
     return out
@@ -371,7 +392,9 @@ def evaluate_tradeoff(data: ModelData, trained: TrainedModels | None = None, *,
     fits = fit_variants(ds, variants, params=model_params, seed=seed, n_jobs=n_jobs,
                         prefit=prefit)
     held: list[dict[str, pd.DataFrame]] = [{} for _ in ds]
-    parts = [_fold_sweeps(d, f, weights, o, h) for d, f, h in zip(ds, fits, held, strict=True)]
+    picks: list[dict[str, pd.DataFrame]] = [{} for _ in ds]
+    parts = [_fold_sweeps(d, f, weights, o, h, p)
+             for d, f, h, p in zip(ds, fits, held, picks, strict=True)]
     joint_parts = ([_evaluate_split(d, TrainedModels(dict(f["full"]), {}), weights, o)
                     for d, f in zip(ds, fits, strict=True)] if joint else None)
     out: dict[str, ObjectiveTradeoff] = {}
@@ -387,7 +410,8 @@ def evaluate_tradeoff(data: ModelData, trained: TrainedModels | None = None, *,
                             reference=reference, n_boot=n_boot, seed=seed)
         out[objective] = ObjectiveTradeoff(
             fusion, joint_sweep, dom, objective,
-            pd.concat([h[objective] for h in held], ignore_index=True))
+            pd.concat([h[objective] for h in held], ignore_index=True),
+            fusion_picks=pd.concat([p[objective] for p in picks], ignore_index=True))
         if ablation:
             abl[objective] = (sweeps, compare_variants(sweeps, n_boot=n_boot, seed=seed,
                                                        reference=reference))

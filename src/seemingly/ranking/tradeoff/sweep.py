@@ -19,7 +19,7 @@ from seemingly.ranking.scoring import (
     normalize_scores,
 )
 
-__all__ = ["SweepResult", "sweep"]
+__all__ = ["SweepResult", "sweep", "top_picks"]
 
 
 @dataclass(frozen=True)
@@ -57,3 +57,20 @@ def sweep(relevance_scores: np.ndarray, outcome_scores: np.ndarray, cm: Candidat
            for wi in w]
     return SweepResult(w, np.stack([x[0] for x in out]), np.stack([x[1] for x in out]),
                        np.stack([x[2] for x in out]), k)
+
+
+def top_picks(relevance_scores: np.ndarray, outcome_scores: np.ndarray, cm: CandidateMatrix, *,
+              weights: np.ndarray, normalization: Normalization = "min-max") -> np.ndarray:
+    """Column of ``cm`` each weight's fused ranking puts first, per query: shape (W, Q).
+
+    The same fused scores as :func:`sweep` (float32); a tie goes to the first candidate. The
+    off-policy estimates of the frontier (:mod:`seemingly.ranking.tradeoff.offpolicy`)
+    evaluate these picks.
+    """
+    w = np.asarray(weights, float)
+    r = normalize_scores(relevance_scores, cm.mask, normalization).astype(np.float32)
+    o = normalize_scores(outcome_scores, cm.mask, normalization).astype(np.float32)
+    prep = RankingEvaluator(cm, 1)
+    r, o = prep.padded(r), prep.padded(o)
+    return np.stack([np.argmax(np.float32(wi) * r + np.float32(1.0 - wi) * o, axis=1)
+                     for wi in w]) if len(w) else np.zeros((0, len(cm.queries)), np.int64)
