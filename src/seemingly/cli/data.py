@@ -204,7 +204,7 @@ def analyze_cmd(
     ),
     label_aggregation: LabelAggregation | None = typer.Option(
         None, "--label-aggregation",
-        help="how several judgments of a pair become one label [default: majority]",
+        help="how several judgments of a pair become one label (default majority)",
     ),
     backend: Backend = typer.Option("duckdb", "--backend", help=_BACKEND_HELP),
     spark_master: str | None = typer.Option(None, "--spark-master", help=_MASTER_HELP),

@@ -37,7 +37,7 @@ def evaluate_cmd(
         False, "--judged-only", help="drop products outside the judged candidates first"),
     k: int | None = typer.Option(None, "--k", min=1, help="NDCG cut-off (default the study's)"),
     seed: int | None = typer.Option(
-        None, "--seed", help="bootstrap seed (with --study: the study's) [default: 7]"),
+        None, "--seed", help="bootstrap seed (default 7; with --study: the study's)"),
     config: Path | None = typer.Option(
         None, "--config", metavar="FILE", help="TOML file of analysis settings to measure with "
         "(without --study; `seemingly config` prints them all)"),

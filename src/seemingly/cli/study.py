@@ -28,9 +28,9 @@ def study_cmd(
         200_000, "--offers", min=1_000, help="simulated offers when DATA is omitted"
     ),
     seed: int | None = typer.Option(
-        None, "--seed", help="seed for simulation, splits, bootstrap and models [default: 7]"),
+        None, "--seed", help="seed for simulation, splits, bootstrap and models (default 7)"),
     min_offers: int | None = typer.Option(
-        None, "--min-offers", min=1, help="offers a (query, product) level needs [default: 5]"
+        None, "--min-offers", min=1, help="offers a (query, product) level needs (default 5)"
     ),
     relevant_at: float | None = typer.Option(
         None, "--relevant-at", help="numeric grade from which a judgment is relevant "
@@ -38,16 +38,16 @@ def study_cmd(
     ),
     label_aggregation: LabelAggregation | None = typer.Option(
         None, "--label-aggregation",
-        help="how several judgments of a pair become one label [default: majority]",
+        help="how several judgments of a pair become one label (default majority)",
     ),
     normalization: Normalization | None = typer.Option(
         None, "--normalization",
-        help="how the ranker's scores are put on one scale before fusion [default: min-max]",
+        help="how the ranker's scores are put on one scale before fusion (default min-max)",
     ),
     joint: bool | None = typer.Option(
         None, "--joint/--no-joint",
         help="also fit the joint model per relevance weight (slow; see docs/joint-vs-fusion.md)"
-        " [default: no]",
+        " (default no)",
     ),
     tables_format: TablesFormat = typer.Option(
         "csv", "--tables-format", help="format of OUT/tables/ (parquet keeps types, "

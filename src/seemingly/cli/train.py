@@ -36,7 +36,7 @@ def train_cmd(
                                     "[default: 7]"),
     normalization: Normalization | None = typer.Option(
         None, "--normalization", help="how the ranker's scores are put on one scale before "
-        "fusion (recorded in the model) [default: min-max]"),
+        "fusion, recorded in the model (default min-max)"),
 ) -> None:
     """Train the relevance, purchase and engagement models on DATA and write OUT.
 
@@ -90,7 +90,7 @@ def tradeoff_cmd(
     min_offers: int | None = typer.Option(None, "--min-offers", min=1),
     seed: int | None = typer.Option(None, "--seed"),
     joint: bool | None = typer.Option(None, "--joint/--no-joint",
-                                      help="also fit and compare the joint model [default: no]"),
+                                      help="also fit and compare the joint model (default no)"),
     config: Path | None = config_option(),
 ) -> None:
     """Fusion sweep and factor ablation (crude vs factor-aware) on held-out queries, and with
