@@ -55,6 +55,8 @@ def test_parquet_tables_hold_the_csv_values_and_the_study_is_logged(
     parquet = sorted(p.stem for p in tables.glob("*.parquet"))
     assert not list(tables.glob("*.csv"))
     assert {"levels", "hypothesis_effects", "strategies", "tradeoff", "examples"} <= set(parquet)
+    # the report's Tables section links them
+    assert 'href="tables/levels.parquet"' in (out / "report.html").read_text()
 
     # the same study with CSV tables (the study is deterministic for its seed)
     csv_out = run_study(data, tmp_path / "csv", tables_format="csv").out_dir / "tables"
