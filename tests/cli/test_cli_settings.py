@@ -117,16 +117,22 @@ def test_train_reads_language_and_config(sim: Path, tmp_path: Path) -> None:
 
 
 def test_study_takes_config_and_options_override_it(sim: Path, tmp_path: Path) -> None:
+    # dataset.json's language fills in (the file sets none); its label scale does not, as the
+    # file sets relevant_at (to the default value: set is set)
+    data = _with_language(sim, tmp_path, "spanish")
+    (data / DATASET_FILE).write_text(json.dumps({"language": "spanish",
+                                                 "labels": {"relevant_at": 2}}))
     cfg = _config(tmp_path, 'seed = 9\nmin_offers = 4\n[labels]\naggregation = "mace"\n'
-                  '[hypotheses]\nshort_max = 3\n[models]\nn_estimators = 20\n')
+                  'relevant_at = 1.0\n[hypotheses]\nshort_max = 3\n[models]\nn_estimators = 20\n')
     out = tmp_path / "out"
-    res = runner.invoke(app, ["study", str(sim), "-o", str(out), "--config", str(cfg),
+    res = runner.invoke(app, ["study", str(data), "-o", str(out), "--config", str(cfg),
                               "--min-offers", "3", "--label-aggregation", "majority"])
     assert res.exit_code == 0, res.output
     s = _settings(out)
     assert (s["seed"], s["min_offers"], s["labels"]["aggregation"]) == (9, 3, "majority")
     assert (s["hypotheses"]["short_max"], s["models"]["n_estimators"]) == (3, 20)
-    assert s["models"]["joint"] is False and s["language"] == "english"
+    assert s["models"]["joint"] is False and s["language"] == "spanish"
+    assert s["labels"]["relevant_at"] == 1.0
 
 
 COMMANDS = {

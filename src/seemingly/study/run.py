@@ -224,11 +224,14 @@ def _run(
         else:
             # A converter's dataset.json says how its labels read, unless the caller said else.
             labels = dataset_label_settings(data_path)
-            # (the scale fields only: an aggregation method chosen by the caller is kept)
+            # (the scale fields only: an aggregation method chosen by the caller is kept). A
+            # scale field the caller set (a --config file's, an option's) counts as "said
+            # else" even when it equals the default.
             scale = ("relevant_at", "esci_relevant", "tie")
             mine = settings.labels
-            if labels is not None and all(getattr(mine, f) == getattr(LabelSettings(), f)
-                                          for f in scale):
+            chosen = mine.model_fields_set if "labels" in settings.model_fields_set else set()
+            if labels is not None and not chosen & set(scale) and all(
+                    getattr(mine, f) == getattr(LabelSettings(), f) for f in scale):
                 merged = mine.model_copy(update={f: getattr(labels, f) for f in scale})
                 settings = settings.model_copy(update={"labels": merged})
             # and its language picks the stemmer, unless the caller set one
