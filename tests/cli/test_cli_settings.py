@@ -174,6 +174,7 @@ def test_help_lists_the_choices() -> None:
     assert "<min-max|z-score|rank>" in text
     assert f"<{'|'.join(sorted(WORLDS))}>" in text
     for command, choice in (("analyze", "<majority|dawid_skene|mace>"),
+                            ("ingest", "<duckdb|spark>"),
                             ("train", "<min-max|z-score|rank>"),
                             ("simulate", "<confounded|default|null")):
         text = " ".join(runner.invoke(app, [command, "--help"], env={"COLUMNS": "220"})

@@ -148,7 +148,7 @@ def ingest_cmd(
     ),
     db: str | None = typer.Option(None, "--db", hidden=True, help="old name of --out"),
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
-    backend: str = typer.Option("duckdb", "--backend", help=_BACKEND_HELP),
+    backend: Backend = typer.Option("duckdb", "--backend", help=_BACKEND_HELP),
     spark_master: str | None = typer.Option(None, "--spark-master", help=_MASTER_HELP),
     spark_conf: list[str] | None = typer.Option(None, "--spark-conf", help=_CONF_HELP),
     earliest: str | None = typer.Option(None, "--earliest-timestamp", help=_EARLIEST_HELP),
@@ -169,8 +169,6 @@ def ingest_cmd(
     if db is None:
         raise typer.BadParameter("give the store file to write with -o/--out")
     settings = _ingest_settings(earliest)
-    if backend not in ("duckdb", "spark"):
-        raise typer.BadParameter(f"--backend {backend!r}: use duckdb or spark")
     start = time.perf_counter()
     try:
         with Console(stderr=True).status(f"ingesting {data} ..."):
