@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import typer
 
@@ -48,3 +49,13 @@ def _root(
 ) -> None:
     # no docstring: the app's help above is the one `seemingly --help` shows
     pass
+
+
+# Choices shown in --help (typer renders a Literal as <a|b|c> and refuses anything else).
+# The world names are seemingly.simulate.WORLDS (a test keeps the two equal); they are spelled
+# out so `seemingly --help` does not import the simulator.
+World = Literal["confounded", "default", "null", "perfect_labels", "retail", "serp"]
+LabelAggregation = Literal["majority", "dawid_skene", "mace"]
+Normalization = Literal["min-max", "z-score", "rank"]
+TablesFormat = Literal["csv", "parquet"]
+Backend = Literal["duckdb", "spark"]

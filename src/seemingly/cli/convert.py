@@ -53,7 +53,10 @@ def convert_command(
                                "files seemingly did not write)"),
 ) -> None:
     """Convert a public data set into contract tables (Parquet) plus conversion.json and
-    dataset.json (the recommended label settings)."""
+    dataset.json (the recommended label settings).
+
+    Example: seemingly convert esci downloads/esci -o data/esci-es --locale es
+    """
     from seemingly.adapters import convert
 
     console = Console()

@@ -9,7 +9,8 @@ from typing import Any
 
 import typer
 
-from seemingly.cli.app import app, error_line
+from seemingly.cli._settings import command_settings, config_option, with_dataset_language
+from seemingly.cli.app import Backend, LabelAggregation, app, error_line
 
 _DATA_HELP = "folder of contract tables (products.*, offers.*, ...) or a DuckDB store file"
 # --backend spark: DATA may be a storage URL (s3a://, hdfs://, abfss://), so DATA is text.
@@ -114,6 +115,8 @@ def validate_cmd(
     Exit code 0 when the data can be ingested; 1 on a structural (hard) error, a malformed
     dataset.json, a required table with no accepted row, or more quarantined rows than
     --max-quarantined allows.
+
+    Example: seemingly validate data/esci --max-quarantined 0.05
     """
     from seemingly.errors import ContractError, OutputError
     from seemingly.store import dataset_label_settings, validate
@@ -145,13 +148,16 @@ def ingest_cmd(
     ),
     db: str | None = typer.Option(None, "--db", hidden=True, help="old name of --out"),
     as_json: bool = typer.Option(False, "--json", help="print the report as JSON"),
-    backend: str = typer.Option("duckdb", "--backend", help=_BACKEND_HELP),
+    backend: Backend = typer.Option("duckdb", "--backend", help=_BACKEND_HELP),
     spark_master: str | None = typer.Option(None, "--spark-master", help=_MASTER_HELP),
     spark_conf: list[str] | None = typer.Option(None, "--spark-conf", help=_CONF_HELP),
     earliest: str | None = typer.Option(None, "--earliest-timestamp", help=_EARLIEST_HELP),
 ) -> None:
     """Validate DATA and write the accepted rows and the quarantine into a DuckDB store
-    (or, with --backend spark, into a Parquet store folder that `analyze` opens directly)."""
+    (or, with --backend spark, into a Parquet store folder that `analyze` opens directly).
+
+    Example: seemingly ingest data/esci -o data/esci.duckdb
+    """
     from rich.console import Console
 
     from seemingly.errors import ContractError, OutputError
@@ -163,8 +169,6 @@ def ingest_cmd(
     if db is None:
         raise typer.BadParameter("give the store file to write with -o/--out")
     settings = _ingest_settings(earliest)
-    if backend not in ("duckdb", "spark"):
-        raise typer.BadParameter(f"--backend {backend!r}: use duckdb or spark")
     start = time.perf_counter()
     try:
         with Console(stderr=True).status(f"ingesting {data} ..."):
@@ -189,52 +193,50 @@ def analyze_cmd(
     data: str = typer.Argument(..., help=_DATA_HELP),
     out: Path = typer.Option(..., "--out", "-o",
                              help="folder for results.json (and store.duckdb)"),
+    config: Path | None = config_option(),
     min_offers: int | None = typer.Option(
         None, "--min-offers", min=1, help="offers a (query, product) needs to count as a level"
     ),
     relevant_at: float | None = typer.Option(
         None, "--relevant-at", help="numeric grade from which a judgment is relevant (default 1)"
     ),
-    label_aggregation: str | None = typer.Option(
+    label_aggregation: LabelAggregation | None = typer.Option(
         None, "--label-aggregation",
-        help="how several judgments of a pair become one label: majority (default), "
-        "dawid_skene, mace",
+        help="how several judgments of a pair become one label (default majority)",
     ),
-    backend: str = typer.Option("duckdb", "--backend", help=_BACKEND_HELP),
+    backend: Backend = typer.Option("duckdb", "--backend", help=_BACKEND_HELP),
     spark_master: str | None = typer.Option(None, "--spark-master", help=_MASTER_HELP),
     spark_conf: list[str] | None = typer.Option(None, "--spark-conf", help=_CONF_HELP),
 ) -> None:
-    """Ingest DATA (a folder) or open it (a store file), measure, and write OUT/results.json."""
+    """Ingest DATA (a folder) or open it (a store file), measure, and write OUT/results.json.
+
+    Settings: the defaults, then --config FILE, then the options given here; what
+    DATA/dataset.json records (label scale, language) fills in what neither set.
+
+    Example: seemingly analyze data/esci -o out/esci-analysis --config study.toml
+    """
     from rich.console import Console
 
-    from seemingly.config import AnalysisSettings, LabelSettings
+    from seemingly.config import LabelSettings
     from seemingly.errors import ContractError
     from seemingly.outputs import output_dir
     from seemingly.store import StoreLike, dataset_label_settings, open_data
     from seemingly.study.analysis import analyze
 
-    if backend not in ("duckdb", "spark"):
-        raise typer.BadParameter(f"--backend {backend!r}: use duckdb or spark")
-    # A converter's dataset.json says how its labels read; --relevant-at still overrides it.
     try:
+        settings = command_settings(config, {
+            "min_offers": min_offers,
+            "labels": {"relevant_at": relevant_at, "aggregation": label_aggregation}})
+        # A converter's dataset.json says how its labels read; what the file or an option
+        # set still overrides it.
         recorded = dataset_label_settings(data)
-    except ContractError as exc:
+        if recorded is not None:
+            chosen = settings.labels.model_dump(exclude_unset=True)
+            settings = settings.model_copy(update={
+                "labels": LabelSettings.model_validate({**recorded.model_dump(), **chosen})})
+        settings = with_dataset_language(settings, data)
+    except (ContractError, FileNotFoundError) as exc:
         raise _fail(exc) from None
-    base = AnalysisSettings(labels=recorded) if recorded is not None else AnalysisSettings()
-    updates: dict[str, Any] = {}
-    if min_offers is not None:
-        updates["min_offers"] = min_offers
-    if label_aggregation not in (None, "majority", "dawid_skene", "mace"):
-        raise typer.BadParameter(
-            f"--label-aggregation {label_aggregation!r}: use majority, dawid_skene or mace")
-    label_updates: dict[str, Any] = {}
-    if relevant_at is not None:
-        label_updates["relevant_at"] = relevant_at
-    if label_aggregation is not None:
-        label_updates["aggregation"] = label_aggregation
-    if label_updates:
-        updates["labels"] = LabelSettings(**{**base.labels.model_dump(), **label_updates})
-    settings = AnalysisSettings(**{**base.model_dump(), **updates})
     console = Console(stderr=True)
     start = time.perf_counter()
     store: StoreLike

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from seemingly.cli._settings import command_settings, with_dataset_language
 from seemingly.cli.app import app
 
 if TYPE_CHECKING:
@@ -35,21 +36,34 @@ def evaluate_cmd(
     judged_only: bool = typer.Option(
         False, "--judged-only", help="drop products outside the judged candidates first"),
     k: int | None = typer.Option(None, "--k", min=1, help="NDCG cut-off (default the study's)"),
-    seed: int = typer.Option(7, "--seed", help="bootstrap seed (with --study: the study's)"),
+    seed: int | None = typer.Option(
+        None, "--seed", help="bootstrap seed (default 7; with --study: the study's)"),
+    config: Path | None = typer.Option(
+        None, "--config", metavar="FILE", help="TOML file of analysis settings to measure with "
+        "(without --study; `seemingly config` prints them all)"),
 ) -> None:
     """Measure rankers' runs with the study's metrics: relevance@1, purchase and engagement
-    level@1, NDCG@k, with query-bootstrap intervals and Holm-corrected paired tests."""
-    from seemingly.config import AnalysisSettings, LabelSettings
+    level@1, NDCG@k, with query-bootstrap intervals and Holm-corrected paired tests.
+
+    Example: seemingly evaluate bm25.trec --queries out/study/tables/trec/queries.tsv --data
+    data/esci --study out/study -o out/eval
+    """
+    from seemingly.config import LabelSettings
     from seemingly.errors import ContractError
     from seemingly.ranking.evaluate import evaluate_store, read_query_table, read_run
     from seemingly.report.evaluate import render_evaluation
     from seemingly.results import Results, ResultsFileError
     from seemingly.store import dataset_label_settings, open_data
 
+    if study is not None and config is not None:
+        raise typer.BadParameter("give --study (its settings) or --config, not both")
     try:
         study_results = Results.from_json(study) if study is not None else None
-        settings = (study_results.run.settings if study_results and study_results.run
-                    else AnalysisSettings(seed=seed))
+        if study_results and study_results.run:
+            settings = study_results.run.settings
+        else:
+            settings = with_dataset_language(
+                command_settings(config, {"seed": seed}), data)
         # read and check every run before building the store: a bad file fails fast
         qids = read_query_table(queries) if queries is not None else None
         for path in runs:

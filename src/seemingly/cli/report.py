@@ -16,7 +16,10 @@ def report(
     out: Path | None = typer.Option(
         None, "--out", "-o", help="Where to write the page (default: RESULTS_DIR/report.html)."),
 ) -> None:
-    """Render the HTML report from a results folder (results.json and tables/*.csv)."""
+    """Render the HTML report from a results folder (results.json and tables/*.csv).
+
+    Example: seemingly report out/study (re-renders out/study/report.html)
+    """
     from seemingly.errors import OutputError
     from seemingly.report import render_results_dir
     from seemingly.results import ResultsFileError

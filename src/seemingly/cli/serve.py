@@ -54,7 +54,10 @@ def serve(
                            "features, which tell any caller what a user bought")] = False,
 ) -> None:
     """Serve MODEL over HTTP: POST /v1/rank, GET /v1/model, GET /healthz (and /docs with
-    --docs)."""
+    --docs).
+
+    Example: seemingly serve --model out/study/models --port 8000 (needs the serve extra)
+    """
     # One OpenMP thread per LightGBM predict: a server's parallelism is its requests, and on a
     # small machine the default (all cores per 100-row predict) measured 1 ms -> 9 ms under
     # load. Only effective before LightGBM is first imported; a user's own setting wins.

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from seemingly.cli.app import app, error_line, one_output
+from seemingly.cli.app import World, app, error_line, one_output
 
 
 @app.command("simulate")
@@ -16,11 +16,10 @@ def simulate_cmd(
     out: Path | None = typer.Option(None, "--out", "-o", help="same as OUT_DIR"),
     offers: int = typer.Option(200_000, "--offers", min=1, help="number of offer rows"),
     seed: int = typer.Option(7, "--seed", help="random seed; same seed and size, same tables"),
-    world: str = typer.Option(
+    world: World = typer.Option(
         "default",
         "--world",
-        help="named world: default, null, confounded, retail, perfect_labels, serp (a ranked "
-        "list of 10 results; see seemingly.simulate.WORLDS)",
+        help="named world (serp: a ranked list of 10 results; see seemingly.simulate.WORLDS)",
     ),
     config: Path | None = typer.Option(
         None,
@@ -37,7 +36,10 @@ def simulate_cmd(
         help="contract folder with products (+ orders) for --world retail",
     ),
 ) -> None:
-    """Simulate a voice-shopping marketplace with planted effects."""
+    """Simulate a voice-shopping marketplace with planted effects.
+
+    Example: seemingly simulate -o data/sim --world confounded --offers 50000 --seed 3
+    """
     from seemingly.simulate import load_world, simulate
 
     target = one_output(out_dir, out)

@@ -7,26 +7,21 @@ from pathlib import Path
 
 import typer
 
-from seemingly.cli.app import app, error_line
+from seemingly.cli._settings import command_settings, config_option, with_dataset_language
+from seemingly.cli.app import Normalization, app, error_line
 
 _DATA_HELP = "folder of contract tables (products.*, offers.*, ...) or a DuckDB store file"
 
 
-def _settings(seed: int | None, min_offers: int | None, eval_folds: int | None = None,  # type: ignore[no-untyped-def]
-              joint: bool = False):
-    from seemingly.config import AnalysisSettings
-
-    base = AnalysisSettings()
-    updates: dict = {}
-    if seed is not None:
-        updates["seed"] = seed
-    if min_offers is not None:
-        updates["min_offers"] = min_offers
-    models = {**base.models.model_dump(), "joint": joint}
-    if eval_folds is not None:
-        models["eval_folds"] = eval_folds
-    updates["models"] = models
-    return AnalysisSettings(**{**base.model_dump(), **updates})
+def _settings(config: Path | None, data: Path, *, seed: int | None = None,  # type: ignore[no-untyped-def]
+              min_offers: int | None = None, eval_folds: int | None = None,
+              joint: bool | None = None, normalization: str | None = None):
+    """The defaults, then --config FILE, then the options given; the language from
+    DATA/dataset.json unless the file set one."""
+    settings = command_settings(config, {
+        "seed": seed, "min_offers": min_offers,
+        "models": {"eval_folds": eval_folds, "joint": joint, "normalization": normalization}})
+    return with_dataset_language(settings, data)
 
 
 @app.command("train")
@@ -36,17 +31,25 @@ def train_cmd(
                              "is written beside the old one and swapped in when complete)"),
     work: Path | None = typer.Option(None, "--work", help="folder for store.duckdb "
                                      "(default: OUT/../<OUT name>-work)"),
-    seed: int | None = typer.Option(None, "--seed"),
+    config: Path | None = config_option(),
+    seed: int | None = typer.Option(None, "--seed", help="seed for the split and the models "
+                                    "[default: 7]"),
+    normalization: Normalization | None = typer.Option(
+        None, "--normalization", help="how the ranker's scores are put on one scale before "
+        "fusion, recorded in the model (default min-max)"),
 ) -> None:
-    """Train the relevance, purchase and engagement models on DATA and write OUT."""
+    """Train the relevance, purchase and engagement models on DATA and write OUT.
+
+    Example: seemingly train data/esci -o models/esci --config study.toml
+    """
     from seemingly.errors import ContractError, OutputError
     from seemingly.outputs import output_dir
     from seemingly.ranking.models import train
     from seemingly.store import open_data
 
-    settings = _settings(seed, None)
     start = time.perf_counter()
     try:
+        settings = _settings(config, data, seed=seed, normalization=normalization)
         # The new model is written beside the old and swapped in whole: a failed or killed
         # run leaves the old model loadable. A model folder lists its files in its own
         # manifest, so it gets no marker. Refused before any work (or store) is written.
@@ -86,11 +89,16 @@ def tradeoff_cmd(
                                           help="K-fold over queries (1 = one split)"),
     min_offers: int | None = typer.Option(None, "--min-offers", min=1),
     seed: int | None = typer.Option(None, "--seed"),
-    joint: bool = typer.Option(False, "--joint", help="also fit and compare the joint model"),
+    joint: bool | None = typer.Option(None, "--joint/--no-joint",
+                                      help="also fit and compare the joint model (default no)"),
+    config: Path | None = config_option(),
 ) -> None:
     """Fusion sweep and factor ablation (crude vs factor-aware) on held-out queries, and with
     --joint the joint model; writes OUT/tradeoff.json with the strategies, tradeoff and
-    models blocks."""
+    models blocks.
+
+    Example: seemingly tradeoff data/esci -o out/esci-tradeoff --eval-folds 5
+    """
     from seemingly.errors import ContractError, OutputError
     from seemingly.explain.strategies import strategies_from_store
     from seemingly.outputs import output_dir
@@ -98,9 +106,10 @@ def tradeoff_cmd(
     from seemingly.results import Results
     from seemingly.store import open_data
 
-    settings = _settings(seed, min_offers, eval_folds, joint)
     start = time.perf_counter()
     try:
+        settings = _settings(config, data, seed=seed, min_offers=min_offers,
+                             eval_folds=eval_folds, joint=joint)
         with output_dir(out, writer="tradeoff", inputs=(data,), keep=("store.duckdb",),
                         own_names=("tradeoff.json", "store.duckdb")) as tmp:
             store = open_data(data, tmp)

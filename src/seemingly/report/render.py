@@ -81,8 +81,8 @@ def _size(n: int) -> str:
 
 @dataclass(frozen=True)
 class TableLink:
-    """One tables/*.csv as the "Tables" section lists it: link relative to the page, size,
-    and the first columns of its header."""
+    """One tables/*.csv (or *.parquet) as the "Tables" section lists it: link relative to
+    the page, size, and the first columns of its header."""
 
     name: str
     href: str
@@ -91,14 +91,22 @@ class TableLink:
 
 
 def _tables(results_dir: Path, out: Path) -> list[TableLink]:
-    """tables/*.csv in ``results_dir``, linked relative to the page at ``out``."""
+    """tables/*.csv and *.parquet (``study --tables-format``) in ``results_dir``, linked
+    relative to the page at ``out``."""
     tables = []
-    for path in sorted((results_dir / "tables").glob("*.csv")):
+    folder = results_dir / "tables"
+    for path in sorted([*folder.glob("*.csv"), *folder.glob("*.parquet")]):
+        header: list[str] = []
         try:
-            with path.open(newline="", encoding="utf-8") as fh:
-                header = next(csv.reader(fh), [])
-        except (OSError, UnicodeDecodeError, csv.Error):
-            header = []
+            if path.suffix == ".parquet":
+                import pyarrow.parquet as pq
+
+                header = list(pq.read_schema(path).names)
+            else:
+                with path.open(newline="", encoding="utf-8") as fh:
+                    header = next(csv.reader(fh), [])
+        except (OSError, UnicodeDecodeError, csv.Error, ValueError):
+            header = []  # pyarrow's ArrowInvalid is a ValueError
         href = Path(os.path.relpath(path.resolve(), out.resolve().parent)).as_posix()
         columns = ", ".join(header[:12]) + (" ..." if len(header) > 12 else "")
         tables.append(TableLink(path.name, href, _size(path.stat().st_size), columns))

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from seemingly.config import AnalysisSettings, LabelSettings
 from seemingly.outputs import output_dir
 from seemingly.results import Results, RunBlock
+from seemingly.study.tables import TABLE_FORMATS
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -111,6 +112,7 @@ def run_study(
     n_offers: int = 200_000,
     seed: int = 7,
     on_stage: Callable[[str, str], None] | None = None,
+    tables_format: str = "csv",
 ) -> StudyResult:
     """Run every stage and write ``out/results.json``, ``out/report.html``, ``out/tables``,
     ``out/models``.
@@ -124,6 +126,9 @@ def run_study(
         offers and ``seed``.
     on_stage
         Called as ``on_stage(stage, "start" | "done" | "skipped")``, for progress display.
+    tables_format
+        ``"csv"`` (the default) or ``"parquet"``: the format of ``out/tables/`` (TREC files
+        under ``tables/trec/`` are text either way).
 
     Examples
     --------
@@ -134,13 +139,15 @@ def run_study(
     """
     target = Path(out)
     settings = settings or AnalysisSettings(seed=seed)
+    if tables_format not in TABLE_FORMATS:
+        raise ValueError(f"tables_format {tables_format!r}: use one of {', '.join(TABLE_FORMATS)}")
     # Written into a sibling folder and swapped in at the end (seemingly.outputs): a failed or
     # killed run leaves the previous output whole, never old and new files side by side. The
     # previous store is carried over, so an unchanged input is not ingested again.
     inputs = () if isinstance(data, Mapping) else (data,)
     with output_dir(target, writer="study", inputs=inputs, own_names=OWN_NAMES,
                     keep=("store.duckdb",)) as tmp:
-        result = _run(data, tmp, settings, world, n_offers, seed, on_stage)
+        result = _run(data, tmp, settings, world, n_offers, seed, on_stage, tables_format)
 
     def moved(p: Path) -> Path:
         return target / p.relative_to(tmp)
@@ -166,6 +173,7 @@ def _run(
     n_offers: int,
     seed: int,
     on_stage: Callable[[str, str], None] | None,
+    tables_format: str = "csv",
 ) -> StudyResult:
     timings: dict[str, float] = {}
     notify = on_stage or (lambda stage, state: None)
@@ -216,11 +224,14 @@ def _run(
         else:
             # A converter's dataset.json says how its labels read, unless the caller said else.
             labels = dataset_label_settings(data_path)
-            # (the scale fields only: an aggregation method chosen by the caller is kept)
+            # (the scale fields only: an aggregation method chosen by the caller is kept). A
+            # scale field the caller set (a --config file's, an option's) counts as "said
+            # else" even when it equals the default.
             scale = ("relevant_at", "esci_relevant", "tie")
             mine = settings.labels
-            if labels is not None and all(getattr(mine, f) == getattr(LabelSettings(), f)
-                                          for f in scale):
+            chosen = mine.model_fields_set if "labels" in settings.model_fields_set else set()
+            if labels is not None and not chosen & set(scale) and all(
+                    getattr(mine, f) == getattr(LabelSettings(), f) for f in scale):
                 merged = mine.model_copy(update={f: getattr(labels, f) for f in scale})
                 settings = settings.model_copy(update={"labels": merged})
             # and its language picks the stemmer, unless the caller set one
@@ -238,7 +249,7 @@ def _run(
             from seemingly.study.tables import write_tables
 
             tables = write_tables(store, settings, assemble(ctx, blocks), out_dir / "tables",
-                                  rankings=ctx.rankings)
+                                  rankings=ctx.rankings, fmt=tables_format)
     finally:
         store.close()
 

@@ -1,4 +1,5 @@
-"""``DIR/tables/*.csv``: the study's numbers as flat tables for spreadsheets and notebooks."""
+"""``DIR/tables/*.csv`` (or ``*.parquet``): the study's numbers as flat tables for
+spreadsheets and notebooks."""
 
 from __future__ import annotations
 
@@ -28,7 +29,10 @@ if TYPE_CHECKING:
 
     from seemingly.store import StoreLike
 
-__all__ = ["neutralise", "write_tables"]
+__all__ = ["TABLE_FORMATS", "neutralise", "write_tables"]
+
+#: what ``write_tables(fmt=...)`` and ``seemingly study --tables-format`` take
+TABLE_FORMATS = ("csv", "parquet")
 
 
 # OWASP's CSV-injection rule: a cell a spreadsheet would read as a formula (or whose leading
@@ -52,13 +56,24 @@ def _neutral_text(expr: Any) -> Any:
     return starts.ifelse(ibis.literal("'") + expr, expr)
 
 
-def _write(path: Path, rows: Iterable[dict[str, Any]]) -> Path | None:
-    rows = [{k: neutralise(v) for k, v in r.items()} for r in rows]
+def _write(path: Path, rows: Iterable[dict[str, Any]], fmt: str = "csv") -> Path | None:
+    rows = list(rows)
     if not rows:
         return None
     fields: list[str] = []
     for r in rows:
         fields.extend(k for k in r if k not in fields)
+    if fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        # Parquet is typed data, not a spreadsheet: no formula neutralising, the text as is.
+        # A column's type is inferred from all its values (None is null).
+        table = pa.table({f: pa.array([r.get(f) for r in rows]) for f in fields})
+        path = path.with_suffix(".parquet")
+        pq.write_table(table, path)
+        return path
+    rows = [{k: neutralise(v) for k, v in r.items()} for r in rows]
     with path.open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields)
         w.writeheader()
@@ -196,14 +211,19 @@ def _quarantine_rows(data: DataBlock) -> Iterable[dict[str, Any]]:
 
 def write_tables(
     store: StoreLike, settings: AnalysisSettings, results: Results, out_dir: str | Path,
-    rankings: tuple[dict[str, pd.DataFrame], list[float]] | None = None,
+    rankings: tuple[dict[str, pd.DataFrame], list[float]] | None = None, fmt: str = "csv",
 ) -> tuple[Path, ...]:
     """Write every table the study has; returns the paths written (empty blocks are skipped).
+
+    ``fmt`` is ``"csv"`` (text starting like a spreadsheet formula gets a leading ``'``) or
+    ``"parquet"`` (the same columns and values, typed, text unchanged).
 
     ``rankings`` (the trade-off's held-out candidates with raw scores per objective, and the
     weights swept) adds ``trec/``: the query-id table, qrels and one TREC run per weight and
     objective (:func:`seemingly.ranking.evaluate.write_study_trec`).
     """
+    if fmt not in TABLE_FORMATS:
+        raise ValueError(f"tables format {fmt!r}: use one of {', '.join(TABLE_FORMATS)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path | None] = []
@@ -212,27 +232,31 @@ def write_tables(
 
         # Per-pair levels can be large: the engine writes the file, nothing goes through pandas.
         lv = levels(store, settings)
-        lv = lv.mutate(**{c: _neutral_text(lv[c]) for c, t in lv.schema().items()
-                          if t.is_string()}).order_by(["query", "product_id"])
-        path = out / "levels.csv"
-        store.con.to_csv(lv, path)
+        if fmt == "parquet":
+            path = out / "levels.parquet"
+            store.con.to_parquet(lv.order_by(["query", "product_id"]), path)
+        else:
+            lv = lv.mutate(**{c: _neutral_text(lv[c]) for c, t in lv.schema().items()
+                              if t.is_string()}).order_by(["query", "product_id"])
+            path = out / "levels.csv"
+            store.con.to_csv(lv, path)
         written.append(path)
     r = results
     if r.hypotheses is not None:
-        written.append(_write(out / "hypothesis_effects.csv", _effect_rows(r.hypotheses)))
-        written.append(_write(out / "hypothesis_curves.csv", _curve_rows(r.hypotheses)))
+        written.append(_write(out / "hypothesis_effects.csv", _effect_rows(r.hypotheses), fmt))
+        written.append(_write(out / "hypothesis_curves.csv", _curve_rows(r.hypotheses), fmt))
     if r.strategies is not None:
-        written.append(_write(out / "strategies.csv", _strategy_rows(r.strategies)))
+        written.append(_write(out / "strategies.csv", _strategy_rows(r.strategies), fmt))
     if r.tradeoff is not None:
-        written.append(_write(out / "tradeoff.csv", _tradeoff_rows(r.tradeoff)))
+        written.append(_write(out / "tradeoff.csv", _tradeoff_rows(r.tradeoff), fmt))
     if r.off_policy is not None:  # ranked-list logs only
-        written.append(_write(out / "off_policy.csv", _off_policy_rows(r.off_policy)))
+        written.append(_write(out / "off_policy.csv", _off_policy_rows(r.off_policy), fmt))
     if r.examples is not None:
-        written.append(_write(out / "examples.csv", _example_rows(r.examples)))
+        written.append(_write(out / "examples.csv", _example_rows(r.examples), fmt))
     if r.labels is not None:
-        written.append(_write(out / "rejudge.csv", _rejudge_rows(r.labels)))
+        written.append(_write(out / "rejudge.csv", _rejudge_rows(r.labels), fmt))
     if r.data is not None:
-        written.append(_write(out / "quarantine.csv", _quarantine_rows(r.data)))
+        written.append(_write(out / "quarantine.csv", _quarantine_rows(r.data), fmt))
     if rankings is not None and rankings[0]:
         from seemingly.ranking.evaluate import write_study_trec
 
