@@ -34,10 +34,10 @@ from seemingly.store.sources import discover, literal_path, sql_str
 __all__ = ["CollectReport", "collect_logs", "IMPRESSION_COLUMNS", "FEEDBACK_COLUMNS"]
 
 #: Columns an impression file must hold (propensity may be null: no exploration).
-IMPRESSION_COLUMNS = ("offer_id", "request_id", "timestamp", "user_id", "query", "product_id",
+IMPRESSION_COLUMNS: tuple[str, ...] = ("offer_id", "request_id", "timestamp", "user_id", "query", "product_id",
                       "position", "propensity")
 #: Columns a feedback file must hold.
-FEEDBACK_COLUMNS = ("request_id", "product_id", "engaged", "purchased")
+FEEDBACK_COLUMNS: tuple[str, ...] = ("request_id", "product_id", "engaged", "purchased")
 #: What collect writes into OUT (its own names: an earlier output may be replaced).
 OWN_NAMES = ("offers.parquet", "products.parquet", "judgments.parquet", "orders.parquet",
              "_collect.json")
@@ -207,8 +207,8 @@ def collect_logs(log_dir: str | Path, out: str | Path, *, model: str | Path | No
                 "bool_or(coalesce(purchased, false)) AS purchased, count(*) AS n "
                 "FROM fb_raw GROUP BY request_id, product_id")
         con.execute(f"CREATE TEMP TABLE prod AS SELECT * FROM {prod_rel}")
-        missing = con.execute("SELECT imp.product_id, imp.filename, imp._row FROM imp ANTI JOIN prod "
-                          "USING (product_id) LIMIT 1").fetchone()
+        missing = con.execute("SELECT imp.product_id, imp.filename, imp._row FROM imp "
+                              "ANTI JOIN prod USING (product_id) LIMIT 1").fetchone()
         if missing is not None:
             raise ContractError(f"{missing[1]}: row {missing[2]}: product_id {missing[0]!r} is "
                                 f"not in the products table {prod_from}; pass the model that "
