@@ -1,0 +1,220 @@
+"""The impression and feedback log: what the service served, and what customers did with it.
+
+Each served ranking becomes offers rows (the data contract's columns, see
+docs/data-contract.md, "Service logs"); each ``POST /v1/feedback`` becomes one feedback row.
+The request path only appends a request's rows to a bounded in-memory queue (a lock and a
+list append, a few microseconds); one writer thread per table drains it into Parquet files,
+rotated by rows or seconds. So a slow disk delays files, never answers, and a full queue drops
+rows (counted, see :attr:`TableLog.dropped`) instead of growing without bound.
+
+Files appear atomically: each is written as ``.part-...parquet.tmp`` and renamed to
+``part-<start>-<pid>-<n>.parquet`` when complete, so a reader never sees half a file. On a
+graceful stop (:meth:`TableLog.close`, which the app's lifespan calls on SIGTERM) every queued
+row is written. A SIGKILL loses what was not yet in a renamed file: at most the queue
+(``queue_rows``) plus the writer's buffer (``rotate_rows`` rows, or ``rotate_seconds`` of
+traffic).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+__all__ = ["IMPRESSION_SCHEMA", "FEEDBACK_SCHEMA", "LogOptions", "TableLog", "ServeLog"]
+
+log = logging.getLogger("seemingly.serve.impressions")
+
+_TS = pa.timestamp("us", tz="UTC")
+IMPRESSION_SCHEMA = pa.schema([
+    ("offer_id", pa.string()),
+    ("request_id", pa.string()),
+    ("timestamp", _TS),
+    ("user_id", pa.string()),
+    ("query", pa.string()),
+    ("product_id", pa.string()),
+    ("position", pa.int32()),
+    ("propensity", pa.float64()),
+    # not contract columns: what the policy was asked, so a logged weight can be evaluated
+    ("weight", pa.float64()),
+    ("objective", pa.string()),
+    ("policy", pa.string()),
+])
+FEEDBACK_SCHEMA = pa.schema([
+    ("request_id", pa.string()),
+    ("product_id", pa.string()),
+    ("engaged", pa.bool_()),
+    ("purchased", pa.bool_()),
+    ("timestamp", _TS),
+])
+
+
+@dataclass(frozen=True)
+class LogOptions:
+    """How often files rotate and how many rows may wait in memory."""
+
+    rotate_rows: int = 100_000
+    rotate_seconds: float = 60.0
+    queue_rows: int = 200_000
+
+    def __post_init__(self) -> None:
+        for name in ("rotate_rows", "rotate_seconds", "queue_rows"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0; got {getattr(self, name)}")
+
+
+class TableLog:
+    """One table's queue, writer thread and files under ``directory``.
+
+    ``append`` takes columns (name -> list of equal length, timestamps as epoch seconds) and
+    returns whether they were queued.
+    """
+
+    def __init__(self, directory: Path, schema: pa.Schema, options: LogOptions) -> None:
+        self.directory = directory
+        self.schema = schema
+        self.options = options
+        self.dropped = 0  # rows refused because the queue was full (or the log closed)
+        self.written = 0  # rows in renamed files
+        self.files = 0
+        self._pending: list[dict[str, list[Any]]] = []
+        self._pending_rows = 0
+        self._cond = threading.Condition()
+        self._closed = False
+        self._stem = f"part-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{os.getpid()}"
+        self._thread: threading.Thread | None = None
+
+    @property
+    def queued(self) -> int:
+        """Rows waiting for the writer thread (the queue depth)."""
+        return self._pending_rows
+
+    def start(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._thread = threading.Thread(target=self._run, name=f"log-{self.directory.name}",
+                                        daemon=True)
+        self._thread.start()
+
+    def append(self, columns: dict[str, list[Any]], n: int) -> bool:
+        with self._cond:
+            if self._closed or self._pending_rows + n > self.options.queue_rows:
+                self.dropped += n
+                return False
+            self._pending.append(columns)
+            self._pending_rows += n
+            self._cond.notify()
+        return True
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop taking rows, write every queued one, and wait for the writer."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.error("the %s log writer did not finish in %.0f s; rows may be lost",
+                          self.directory.name, timeout)
+
+    def _run(self) -> None:
+        buffer: list[dict[str, list[Any]]] = []
+        rows = 0
+        opened = time.monotonic()
+        while True:
+            with self._cond:
+                if not self._pending and not self._closed:
+                    wait = self.options.rotate_seconds - (time.monotonic() - opened)
+                    self._cond.wait(max(wait, 0.0) if buffer else None)
+                batch, self._pending = self._pending, []
+                taken = sum(len(b["request_id"]) for b in batch)
+                self._pending_rows -= taken
+                closing = self._closed and not self._pending
+            if batch and not buffer:
+                opened = time.monotonic()  # a file's age counts from its first row
+            buffer.extend(batch)
+            rows += taken
+            due = time.monotonic() - opened >= self.options.rotate_seconds
+            if buffer and (rows >= self.options.rotate_rows or due or closing):
+                self._write(buffer, rows)
+                buffer, rows = [], 0
+            if closing:
+                return
+
+    def _write(self, batches: Sequence[dict[str, list[Any]]], rows: int) -> None:
+        columns: dict[str, Any] = {}
+        for field in self.schema:
+            values = [v for b in batches for v in b[field.name]]
+            if field.type == _TS:  # epoch seconds -> microseconds since the epoch, UTC
+                columns[field.name] = pa.array([round(v * 1e6) for v in values], pa.int64()
+                                               ).cast(_TS)
+            else:
+                columns[field.name] = pa.array(values, field.type)
+        table = pa.Table.from_pydict(columns, schema=self.schema)
+        name = f"{self._stem}-{self.files:06d}.parquet"
+        tmp = self.directory / f".{name}.tmp"
+        try:
+            pq.write_table(table, tmp)
+            os.replace(tmp, self.directory / name)
+        except OSError:
+            # A full or read-only disk must not kill the writer thread: the rows are lost
+            # and counted, later files may still succeed.
+            log.exception("could not write %s; %d rows dropped", self.directory / name, rows)
+            self.dropped += rows
+            return
+        self.files += 1
+        self.written += rows
+
+
+class ServeLog:
+    """The service's two logs under ``log_dir``: ``impressions/`` and ``feedback/``."""
+
+    def __init__(self, log_dir: Path, options: LogOptions | None = None) -> None:
+        options = options or LogOptions()
+        self.log_dir = log_dir
+        self.impressions = TableLog(log_dir / "impressions", IMPRESSION_SCHEMA, options)
+        self.feedback = TableLog(log_dir / "feedback", FEEDBACK_SCHEMA, options)
+
+    def start(self) -> None:
+        self.impressions.start()
+        self.feedback.start()
+
+    def close(self) -> None:
+        self.impressions.close()
+        self.feedback.close()
+
+    def served(self, *, request_id: str, timestamp: float, user_id: str | None, query: str,
+               product_ids: Sequence[str], propensities: Sequence[float], weight: float,
+               objective: str, policy: str) -> bool:
+        """Queue one ranking's rows, positions 1..n in served order."""
+        n = len(product_ids)
+        if n == 0:
+            return True
+        return self.impressions.append({
+            "offer_id": [f"{request_id}-{i}" for i in range(1, n + 1)],
+            "request_id": [request_id] * n,
+            "timestamp": [timestamp] * n,
+            "user_id": [user_id] * n,
+            "query": [query] * n,
+            "product_id": list(product_ids),
+            "position": list(range(1, n + 1)),
+            "propensity": list(propensities),
+            "weight": [weight] * n,
+            "objective": [objective] * n,
+            "policy": [policy] * n,
+        }, n)
+
+    def answered(self, *, request_id: str, product_id: str, engaged: bool, purchased: bool,
+                 timestamp: float) -> bool:
+        """Queue one feedback row."""
+        return self.feedback.append({
+            "request_id": [request_id], "product_id": [product_id], "engaged": [engaged],
+            "purchased": [purchased], "timestamp": [timestamp]}, 1)
