@@ -136,7 +136,8 @@ def run_loop(data: Path, model: Path, work: Path, *, requests: int, w0: float, w
                                    n_boot=n_boot, seed=seed)
     t["estimate"] = time.perf_counter() - tic
     tic = time.perf_counter()
-    with _serving(model) as url:
+    # logged too: the service accepts feedback only where it keeps it
+    with _serving(model, log_dir=work / "logs-w1") as url:
         online = send_traffic(customers, url, requests=requests, seed=seed, weight=w1,
                               max_seconds=3600)
     t["serve w1 + traffic"] = time.perf_counter() - tic
