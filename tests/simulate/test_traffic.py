@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -151,3 +152,22 @@ def test_world_probabilities_are_the_oracles() -> None:
         assert c.p_eng[q, c.slot[q][p], state] == pytest.approx(row.p_engagement)
     # users are the data's ids
     assert c.user_ids[0] == "u0000000"
+
+
+def test_cli_traffic_from_a_simulated_folder(tmp_path: Any) -> None:
+    from seemingly.simulate import simulate
+
+    simulate(tmp_path / "data", "default", n_offers=1000, seed=5)
+    with fake_service() as (url, ranks, feedback):
+        res = CliRunner().invoke(app, ["traffic", "--service", url, "--requests", "40",
+                                       "--seed", "2", "--data", str(tmp_path / "data"),
+                                       "--weight", "0.25", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["requests"] == 40 and out["errors"] == 0 and len(ranks) == 40
+    assert out["candidates_served"] == sum(len(r["candidates"]) for r in ranks)
+    assert out["feedback_sent"] == len(feedback) == out["engagements"]
+    assert {r["weight"] for r in ranks} == {0.25}
+    # every query and product is the simulated world's
+    products = set(pd.read_parquet(tmp_path / "data" / "products.parquet")["product_id"])
+    assert {p for r in ranks for p in r["candidates"]} <= products
