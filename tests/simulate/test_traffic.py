@@ -20,7 +20,8 @@ from seemingly.simulate.traffic import Customers, check_loopback, send_traffic
 
 
 @contextmanager
-def fake_service() -> Iterator[tuple[str, list[dict[str, Any]], list[dict[str, Any]]]]:
+def fake_service(feedback_code: int = 202
+                 ) -> Iterator[tuple[str, list[dict[str, Any]], list[dict[str, Any]]]]:
     """A service that serves the candidates in reverse order and records every call."""
     ranks: list[dict[str, Any]] = []
     feedback: list[dict[str, Any]] = []
@@ -41,7 +42,7 @@ def fake_service() -> Iterator[tuple[str, list[dict[str, Any]], list[dict[str, A
                 code = 200
             else:
                 feedback.append(body)
-                out, code = {"accepted": True}, 202
+                out, code = {"accepted": True}, feedback_code
             raw = json.dumps(out).encode()
             self.send_response(code)
             self.send_header("Content-Type", "application/json")
@@ -171,3 +172,15 @@ def test_cli_traffic_from_a_simulated_folder(tmp_path: Any) -> None:
     # every query and product is the simulated world's
     products = set(pd.read_parquet(tmp_path / "data" / "products.parquet")["product_id"])
     assert {p for r in ranks for p in r["candidates"]} <= products
+
+
+
+def test_feedback_refused_is_counted_apart() -> None:
+    buy = np.ones((3, 4))
+    c = _customers({"model": "none"}, buy, buy)
+    # a service without --log-dir answers 404 to feedback
+    with fake_service(feedback_code=404) as (url, _, feedback):
+        report = send_traffic(c, url, requests=2, seed=1, weight=0.5)
+    assert len(feedback) == 2
+    assert (report.requests, report.errors, report.feedback_sent, report.feedback_errors,
+            report.error_codes) == (2, 0, 0, 2, {404: 2})

@@ -61,6 +61,7 @@ def traffic(
         return
     typer.echo(f"{d['requests']} requests answered ({d['errors']} errors) in {d['seconds']} s, "
                f"stopped by {d['stopped_by']}; {d['candidates_served']} candidates served; "
-               f"{d['engagements']} engaged, {d['purchases']} purchased; purchase level@1 "
+               f"{d['engagements']} engaged, {d['purchases']} purchased ("
+               f"{d['feedback_errors']} feedback not accepted); purchase level@1 "
                f"{d['purchase_at_1']:.4f} (se {d['purchase_at_1_se']:.4f}, true expected "
                f"{d['expected_purchase_at_1']:.4f})")

@@ -147,7 +147,8 @@ class TrafficReport:
     """What the customers did; ``served`` holds one row per answered request."""
 
     requests: int = 0  # requests answered with a ranking
-    errors: int = 0  # requests answered otherwise (status code counted in error_codes)
+    errors: int = 0  # rank requests answered otherwise (status code in error_codes)
+    feedback_errors: int = 0  # feedback not accepted (a service without --log-dir: 404)
     error_codes: dict[int, int] = field(default_factory=dict)
     candidates_served: int = 0  # ranked items received (what the impression log must hold)
     feedback_sent: int = 0
@@ -170,6 +171,7 @@ class TrafficReport:
     def to_dict(self) -> dict[str, Any]:
         rate, se, expected = self.purchase_at_1()
         return {"requests": self.requests, "errors": self.errors,
+                "feedback_errors": self.feedback_errors,
                 "error_codes": {str(k): v for k, v in self.error_codes.items()},
                 "candidates_served": self.candidates_served,
                 "feedback_sent": self.feedback_sent, "purchases": self.purchases,
@@ -300,7 +302,7 @@ def send_traffic(customers: Customers, service: str, *, requests: int, seed: int
                         report.feedback_sent += 1
                     else:
                         report.error_codes[status] = report.error_codes.get(status, 0) + 1
-                        report.errors += 1
+                        report.feedback_errors += 1
                     report.engagements += 1
                     report.purchases += purchased
                     if purchased:
