@@ -99,7 +99,13 @@ class TableLog:
         return self._pending_rows
 
     def start(self) -> None:
+        """Start the writer (again, after a close: an app's lifespan may run more than once,
+        as test clients do)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
         self.directory.mkdir(parents=True, exist_ok=True)
+        with self._cond:
+            self._closed = False
         self._thread = threading.Thread(target=self._run, name=f"log-{self.directory.name}",
                                         daemon=True)
         self._thread.start()

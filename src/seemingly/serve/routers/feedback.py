@@ -16,7 +16,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1", tags=["feedback"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (404, 413, 422, 503)
+    code: {"model": ErrorResponse} for code in (400, 404, 413, 422, 503)
 }
 
 
