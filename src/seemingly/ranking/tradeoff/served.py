@@ -72,10 +72,17 @@ def target_picks(rounds: pd.DataFrame, ranker: Ranker, weight: float,
     """The product ``ranker`` puts first at ``weight`` for each round's query, user and
     candidates (the same call the service makes)."""
     picks = []
+    # a customer asks the same query again and again (home queries): rank each (query,
+    # user, candidate set) once. The served order is the exploring policy's, so the set is
+    # keyed sorted; only an exact tie of fused scores could pick differently by input order
+    seen: dict[tuple[str, str, tuple[str, ...]], str | None] = {}
     for q, u, c in zip(rounds["query"], rounds["user_id"], rounds["candidates"], strict=True):
-        ranked = ranker.rank(q, [{"product_id": p} for p in c], weight=weight,
-                             objective=objective, user_id=u, k=1)
-        picks.append(ranked.product_ids[0] if ranked.product_ids else None)
+        key = (q, u, tuple(sorted(c)))
+        if key not in seen:
+            ranked = ranker.rank(q, [{"product_id": p} for p in c], weight=weight,
+                                 objective=objective, user_id=u, k=1)
+            seen[key] = ranked.product_ids[0] if ranked.product_ids else None
+        picks.append(seen[key])
     return np.asarray(picks, dtype=object)
 
 
