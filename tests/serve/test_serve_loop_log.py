@@ -297,3 +297,68 @@ def test_metrics_count_requests_and_the_log(tmp_path: Path) -> None:
                     .split()[0])
     assert dropped in (0.0, 3.0, 6.0)
     assert dropped + len(_read(tmp_path / "log" / "impressions")) == 9
+
+
+# ---------------------------------------------------------------- SIGTERM under load
+
+
+def test_sigterm_under_load_loses_no_row(trained: tuple[Path, Path], tmp_path: Path) -> None:
+    """`seemingly serve` in its own process, stopped by SIGTERM while requests are in flight:
+    every answered request's rows are in the log, nothing else is."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    root, model = trained
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from seemingly.cli import main; main()", "serve", "--model",
+         str(model), "--port", str(port), "--log-dir", str(tmp_path / "log"),
+         "--log-level", "warning"], env={**os.environ, "OMP_NUM_THREADS": "1"})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        ids = [c["product_id"] for c in catalog_candidates(root, 40)]
+        answered: list[dict[str, Any]] = []
+        lock = threading.Lock()
+
+        def send(i: int) -> None:
+            if i == 30:  # mid-load: the other requests are still being sent and answered
+                proc.send_signal(signal.SIGTERM)
+            try:
+                r = httpx.post(f"{url}/v1/rank", timeout=10, json=_body(
+                    candidates=ids[i % 7:], request_id=f"r{i}", user_id=f"u{i}"))
+            except httpx.HTTPError:
+                return  # refused once the server stopped accepting
+            if r.status_code == 200:
+                with lock:
+                    answered.append(r.json())
+
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(send, range(80)))
+        # uvicorn re-raises the signal after its graceful shutdown, so the exit is by SIGTERM
+        assert proc.wait(timeout=60) in (0, -signal.SIGTERM)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert 25 <= len(answered) < 80  # the stop came mid-load
+    got = _read(tmp_path / "log" / "impressions")
+    assert len(got) == sum(len(a["results"]) for a in answered)
+    assert set(got["request_id"]) == {a["request_id"] for a in answered}
