@@ -363,3 +363,7 @@ def report(args: argparse.Namespace, res: dict[str, Any], label: str) -> None:
         print(f"impression log: {res['logged_rows']} rows of {res['logged_requests']} requests "
               f"(expected {res['expected_rows']}: every served candidate); "
               f"{'none lost' if res['logged_rows'] == res['expected_rows'] else 'ROWS LOST'}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
