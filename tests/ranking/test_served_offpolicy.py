@@ -15,6 +15,7 @@ from seemingly.ranking.tradeoff.served import logged_rounds, served_weight_value
 @dataclass
 class _Ranked:
     product_ids: tuple[str, ...]
+    fused_scores: tuple[float, ...]
 
 
 class FakeRanker:
@@ -25,11 +26,14 @@ class FakeRanker:
         self.calls: list[tuple[Any, ...]] = []
 
     def rank(self, query: str, candidates: list[dict[str, str]], *, weight: float,
-             objective: str, user_id: str | None, k: int | None) -> _Ranked:
+             objective: str, user_id: str | None) -> _Ranked:
         ids = [c["product_id"] for c in candidates]
-        self.calls.append((query, tuple(ids), weight, objective, user_id, k))
+        self.calls.append((query, tuple(ids), weight, objective, user_id))
+        if weight == 0.5:  # a tie at the top: a and b alike
+            return _Ranked(tuple(ids), (1.0,) * len(ids))
         first = "b" if weight == 1.0 else "a"
-        return _Ranked((first,))
+        rest = [p for p in ids if p != first]
+        return _Ranked((first, *rest), (1.0,) + (0.0,) * len(rest))
 
 
 def _offers() -> pd.DataFrame:
@@ -63,12 +67,18 @@ def test_ips_and_snips_by_hand() -> None:
     lo, hi = v.estimates["snips"].ci
     assert 0 <= lo <= hi <= 1
     # the ranker saw each request's own query, user and candidates, top 1, purchase model
-    assert ranker.calls[0] == ("x", ("a", "b"), 1.0, "purchase", "u1", 1)
+    assert ranker.calls[0] == ("x", ("a", "b"), 1.0, "purchase", "u1")
+    assert len(ranker.calls) == 4  # r1 and r2 share query x but not the user
     # weight 0 puts a first: matches r1 (p .5, reward 1) and r4 (p .8, reward 0)
     # IPS = (1/.5 + 0/.8) / 4 = 0.5; SNIPS = 2 / (2 + 1.25)
     v0 = served_weight_value(rounds, FakeRanker(), 0.0, n_boot=0)  # type: ignore[arg-type]
     assert v0.estimates["ips"].value == pytest.approx(0.5)
     assert v0.estimates["snips"].value == pytest.approx(2 / 3.25)
+    # a tie at the top: the target breaks it evenly, pi = 1/2 for every logged first
+    # IPS = .5 * (1/.5 + 0 + 1/.25 + 0) / 4 = .75; SNIPS = 6 / (2 + 2 + 4 + 1.25)
+    vt = served_weight_value(rounds, FakeRanker(), 0.5, n_boot=0)  # type: ignore[arg-type]
+    assert vt.estimates["ips"].value == pytest.approx(0.75)
+    assert vt.estimates["snips"].value == pytest.approx(6 / 9.25)
 
 
 def test_missing_propensity_is_refused() -> None:

@@ -22,7 +22,8 @@ from seemingly.simulate.traffic import Customers, check_loopback, send_traffic
 @contextmanager
 def fake_service(feedback_code: int = 202
                  ) -> Iterator[tuple[str, list[dict[str, Any]], list[dict[str, Any]]]]:
-    """A service that serves the candidates in reverse order and records every call."""
+    """A service that serves the candidates by product id, last first, and records every
+    call."""
     ranks: list[dict[str, Any]] = []
     feedback: list[dict[str, Any]] = []
 
@@ -38,7 +39,7 @@ def fake_service(feedback_code: int = 202
                 ranks.append(body)
                 out = {"request_id": body["request_id"],
                        "results": [{"rank": r, "product_id": p} for r, p in
-                                   enumerate(reversed(body["candidates"]), start=1)]}
+                                   enumerate(sorted(body["candidates"], reverse=True), start=1)]}
                 code = 200
             else:
                 feedback.append(body)
@@ -80,7 +81,9 @@ def test_voice_customer_hears_the_first_result_and_remembers_purchases() -> None
     c = _customers({"model": "none"}, buy, buy.copy())
     with fake_service() as (url, ranks, feedback):
         report = send_traffic(c, url, requests=3, seed=1, weight=0.3)
-    assert [r["candidates"] for r in ranks] == [["a", "b", "c"]] * 3  # lean: product ids
+    # lean: product ids, in a random order per request
+    assert [sorted(r["candidates"]) for r in ranks] == [["a", "b", "c"]] * 3
+    assert len({tuple(r["candidates"]) for r in ranks}) > 1
     assert {r["weight"] for r in ranks} == {0.3} and ranks[0]["user_id"] == "u0"
     assert feedback == [{"request_id": "t1-0000000", "product_id": "c", "engaged": True,
                          "purchased": True}]

@@ -17,7 +17,7 @@ from support.serve_model import shared_model_dir  # noqa: E402
 
 from bench.experiments.closed_loop import run_loop  # noqa: E402
 
-W0, W1 = 0.5, 1.0
+W0, W1 = 0.5, 0.0
 
 
 @pytest.mark.slow

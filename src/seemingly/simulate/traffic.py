@@ -1,8 +1,8 @@
 """Simulated customers for a running service: ``seemingly traffic``.
 
 The world's users (the same catalogue, query pools and planted effects a simulated data set
-was drawn from) send their queries to ``POST /v1/rank`` with the query's candidate pool,
-read the answer as the world's customers read a list, and answer through
+was drawn from) send their queries to ``POST /v1/rank`` with the query's candidate pool
+(in a random order), read the answer as the world's customers read a list, and answer through
 ``POST /v1/feedback`` with the world's true behaviour:
 
 - which offers they examine: a voice world's customer hears the first result only; a ranked
@@ -241,6 +241,9 @@ def send_traffic(customers: Customers, service: str, *, requests: int, seed: int
     width = max(len(p) for p in c.pool)
     u_out = rng.random((requests, width))  # purchase / engagement draw per position
     u_exam = rng.random((requests, width))  # examination (position) or continuation (cascade)
+    # the candidates go in a random order: the pool's own order puts the relevant products
+    # first, and a service breaks ties of its scores by the order it was sent
+    u_order = rng.random((requests, width))
     bought: set[tuple[int, int]] = set()
     bought_brand: set[tuple[int, int]] = set()
     index = {str(p): i for i, p in enumerate(c.product_ids)}
@@ -263,7 +266,7 @@ def send_traffic(customers: Customers, service: str, *, requests: int, seed: int
                 if wait > 0:
                     time.sleep(wait)
             u, q = int(users[i]), int(queries[i])
-            pool = c.pool[q]
+            pool = c.pool[q][np.argsort(u_order[i, : len(c.pool[q])], kind="stable")]
             cands = [str(c.product_ids[p]) for p in pool]
             body = {"request_id": f"t{seed}-{i:07d}", "query": c.query_text[q],
                     "user_id": str(c.user_ids[u]), "candidates": cands, "weight": weight,

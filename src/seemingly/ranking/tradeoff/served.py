@@ -6,8 +6,9 @@ product served first, the probability the logging policy had of serving it first
 position 1 the logged propensity is the marginal one), and its outcome. A target weight
 ``w1`` of the same model is deterministic: re-ranking the request's own candidates for its
 query and user gives its first product, so ``pi(a | x)`` is 1 for that product and 0 for
-every other. IPS and SNIPS (:mod:`seemingly.explain.offpolicy`) then estimate the purchase
-(engagement) level@1 serving ``w1`` would reach, with a query-bootstrap interval.
+every other (``1/m`` each for ``m`` products whose fused scores tie at the top). IPS and
+SNIPS (:mod:`seemingly.explain.offpolicy`) then estimate the purchase (engagement) level@1
+serving ``w1`` would reach, with a query-bootstrap interval.
 
 Unlike the trade-off's frontier, which re-fits models on the study's data, this replays the
 model that served: it is the number to compare with serving ``w1`` to the same customers.
@@ -68,22 +69,30 @@ def logged_rounds(offers: pd.DataFrame) -> pd.DataFrame:
 
 
 def target_picks(rounds: pd.DataFrame, ranker: Ranker, weight: float,
-                 objective: Literal["purchase", "engagement"] = "purchase") -> np.ndarray:
-    """The product ``ranker`` puts first at ``weight`` for each round's query, user and
-    candidates (the same call the service makes)."""
-    picks = []
+                 objective: Literal["purchase", "engagement"] = "purchase"
+                 ) -> list[tuple[str, ...]]:
+    """The products ``ranker`` puts first at ``weight`` for each round's query, user and
+    candidates (the same call the service makes): one, or several when their fused scores
+    tie (relevance alone ties often: equal relevance scores normalise alike).
+
+    The service breaks a tie by the order the client sent the candidates in, which the log
+    does not keep; the target is therefore the policy that breaks ties uniformly (what the
+    service does for a client whose order says nothing about the products).
+    """
+    picks: list[tuple[str, ...]] = []
     # a customer asks the same query again and again (home queries): rank each (query,
-    # user, candidate set) once. The served order is the exploring policy's, so the set is
-    # keyed sorted; only an exact tie of fused scores could pick differently by input order
-    seen: dict[tuple[str, str, tuple[str, ...]], str | None] = {}
+    # user, candidate set) once
+    seen: dict[tuple[str, str, tuple[str, ...]], tuple[str, ...]] = {}
     for q, u, c in zip(rounds["query"], rounds["user_id"], rounds["candidates"], strict=True):
         key = (q, u, tuple(sorted(c)))
         if key not in seen:
-            ranked = ranker.rank(q, [{"product_id": p} for p in c], weight=weight,
-                                 objective=objective, user_id=u, k=1)
-            seen[key] = ranked.product_ids[0] if ranked.product_ids else None
+            ranked = ranker.rank(q, [{"product_id": p} for p in sorted(c)], weight=weight,
+                                 objective=objective, user_id=u)
+            f = np.asarray(ranked.fused_scores, dtype=float)
+            seen[key] = tuple(p for p, x in zip(ranked.product_ids, f, strict=True)
+                              if len(f) and x == f.max())
         picks.append(seen[key])
-    return np.asarray(picks, dtype=object)
+    return picks
 
 
 def served_weight_value(rounds: pd.DataFrame, ranker: Ranker, weight: float, *,
@@ -91,7 +100,7 @@ def served_weight_value(rounds: pd.DataFrame, ranker: Ranker, weight: float, *,
                         outcome: Literal["purchase", "engagement"] = "purchase",
                         n_boot: int = 1000, seed: int = 7, confidence: float = 0.95
                         ) -> OffPolicyValue:
-    """IPS and SNIPS of serving ``ranker`` at ``weight`` (a deterministic top pick), from
+    """IPS and SNIPS of serving ``ranker`` at ``weight`` (its top pick; ties split evenly), from
     ``rounds`` (:func:`logged_rounds`) logged under another, stochastic policy."""
     if rounds.empty:
         raise ContractError("no logged requests to estimate from")
@@ -99,6 +108,7 @@ def served_weight_value(rounds: pd.DataFrame, ranker: Ranker, weight: float, *,
     codes, _ = pd.factorize(rounds["query"], sort=True)
     reward = rounds["purchased" if outcome == "purchase" else "engaged"].to_numpy(float)
     cells = LoggedCells.from_rounds(codes, reward, rounds["propensity"].to_numpy(float))
-    target = (picks == rounds["first"].to_numpy(object)).astype(float)
+    target = np.array([1.0 / len(top) if first in top else 0.0
+                       for top, first in zip(picks, rounds["first"], strict=True)])
     return off_policy_value(cells, target, n_boot=n_boot, seed=seed, confidence=confidence,
                             estimators=("ips", "snips"))
