@@ -34,8 +34,8 @@ from seemingly.store.sources import discover, literal_path, sql_str
 __all__ = ["CollectReport", "collect_logs", "IMPRESSION_COLUMNS", "FEEDBACK_COLUMNS"]
 
 #: Columns an impression file must hold (propensity may be null: no exploration).
-IMPRESSION_COLUMNS: tuple[str, ...] = ("offer_id", "request_id", "timestamp", "user_id", "query", "product_id",
-                      "position", "propensity")
+IMPRESSION_COLUMNS: tuple[str, ...] = ("offer_id", "request_id", "timestamp", "user_id",
+                                       "query", "product_id", "position", "propensity")
 #: Columns a feedback file must hold.
 FEEDBACK_COLUMNS: tuple[str, ...] = ("request_id", "product_id", "engaged", "purchased")
 #: What collect writes into OUT (its own names: an earlier output may be replaced).
