@@ -148,8 +148,8 @@ def test_feedback_is_logged_and_404_without_a_log(tmp_path: Path) -> None:
 
 
 def test_full_queue_drops_and_counts_rows(tmp_path: Path) -> None:
-    table = TableLog(tmp_path, IMPRESSION_SCHEMA, LogOptions(queue_rows=5))
-    row = {name: [None] for name in IMPRESSION_SCHEMA.names}
+    table = TableLog(tmp_path, IMPRESSION_SCHEMA, LogOptions(queue_rows=5), build=list)
+    row = ("one request's rows",)
     assert table.append(row, 3)  # the writer is not started: nothing drains the queue
     assert not table.append(row, 3)  # 6 > 5
     assert table.append(row, 2)

@@ -21,13 +21,15 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 __all__ = ["IMPRESSION_SCHEMA", "FEEDBACK_SCHEMA", "LogOptions", "TableLog", "ServeLog"]
@@ -75,18 +77,21 @@ class LogOptions:
 class TableLog:
     """One table's queue, writer thread and files under ``directory``.
 
-    ``append`` takes columns (name -> list of equal length, timestamps as epoch seconds) and
-    returns whether they were queued.
+    ``append(item, n)`` queues one item worth ``n`` rows and returns whether it was queued;
+    the writer turns a file's items into a table with ``build(items)`` (off the request path,
+    so the request pays for a tuple, not for per-row objects).
     """
 
-    def __init__(self, directory: Path, schema: pa.Schema, options: LogOptions) -> None:
+    def __init__(self, directory: Path, schema: pa.Schema, options: LogOptions,
+                 build: Callable[[list[Any]], pa.Table]) -> None:
         self.directory = directory
         self.schema = schema
+        self.build = build
         self.options = options
         self.dropped = 0  # rows refused because the queue was full (or the log closed)
         self.written = 0  # rows in renamed files
         self.files = 0
-        self._pending: list[dict[str, list[Any]]] = []
+        self._pending: list[tuple[Any, int]] = []
         self._pending_rows = 0
         self._cond = threading.Condition()
         self._closed = False
@@ -110,12 +115,12 @@ class TableLog:
                                         daemon=True)
         self._thread.start()
 
-    def append(self, columns: dict[str, list[Any]], n: int) -> bool:
+    def append(self, item: Any, n: int) -> bool:
         with self._cond:
             if self._closed or self._pending_rows + n > self.options.queue_rows:
                 self.dropped += n
                 return False
-            self._pending.append(columns)
+            self._pending.append((item, n))
             self._pending_rows += n
             self._cond.notify()
         return True
@@ -132,7 +137,7 @@ class TableLog:
                           self.directory.name, timeout)
 
     def _run(self) -> None:
-        buffer: list[dict[str, list[Any]]] = []
+        buffer: list[Any] = []
         rows = 0
         opened = time.monotonic()
         while True:
@@ -141,12 +146,12 @@ class TableLog:
                     wait = self.options.rotate_seconds - (time.monotonic() - opened)
                     self._cond.wait(max(wait, 0.0) if buffer else None)
                 batch, self._pending = self._pending, []
-                taken = sum(len(b["request_id"]) for b in batch)
+                taken = sum(n for _, n in batch)
                 self._pending_rows -= taken
                 closing = self._closed and not self._pending
             if batch and not buffer:
                 opened = time.monotonic()  # a file's age counts from its first row
-            buffer.extend(batch)
+            buffer.extend(item for item, _ in batch)
             rows += taken
             due = time.monotonic() - opened >= self.options.rotate_seconds
             if buffer and (rows >= self.options.rotate_rows or due or closing):
@@ -155,24 +160,15 @@ class TableLog:
             if closing:
                 return
 
-    def _write(self, batches: Sequence[dict[str, list[Any]]], rows: int) -> None:
-        columns: dict[str, Any] = {}
-        for field in self.schema:
-            values = [v for b in batches for v in b[field.name]]
-            if field.type == _TS:  # epoch seconds -> microseconds since the epoch, UTC
-                columns[field.name] = pa.array([round(v * 1e6) for v in values], pa.int64()
-                                               ).cast(_TS)
-            else:
-                columns[field.name] = pa.array(values, field.type)
-        table = pa.Table.from_pydict(columns, schema=self.schema)
+    def _write(self, items: list[Any], rows: int) -> None:
         name = f"{self._stem}-{self.files:06d}.parquet"
         tmp = self.directory / f".{name}.tmp"
         try:
-            pq.write_table(table, tmp)
+            pq.write_table(self.build(items), tmp)
             os.replace(tmp, self.directory / name)
-        except OSError:
-            # A full or read-only disk must not kill the writer thread: the rows are lost
-            # and counted, later files may still succeed.
+        except Exception:
+            # A full or read-only disk (or a bad value) must not kill the writer thread: the
+            # rows are lost and counted, later files may still succeed.
             log.exception("could not write %s; %d rows dropped", self.directory / name, rows)
             self.dropped += rows
             return
@@ -186,8 +182,9 @@ class ServeLog:
     def __init__(self, log_dir: Path, options: LogOptions | None = None) -> None:
         options = options or LogOptions()
         self.log_dir = log_dir
-        self.impressions = TableLog(log_dir / "impressions", IMPRESSION_SCHEMA, options)
-        self.feedback = TableLog(log_dir / "feedback", FEEDBACK_SCHEMA, options)
+        self.impressions = TableLog(log_dir / "impressions", IMPRESSION_SCHEMA, options,
+                                    _impressions)
+        self.feedback = TableLog(log_dir / "feedback", FEEDBACK_SCHEMA, options, _feedback)
 
     def start(self) -> None:
         self.impressions.start()
@@ -204,23 +201,48 @@ class ServeLog:
         n = len(product_ids)
         if n == 0:
             return True
-        return self.impressions.append({
-            "offer_id": [f"{request_id}-{i}" for i in range(1, n + 1)],
-            "request_id": [request_id] * n,
-            "timestamp": [timestamp] * n,
-            "user_id": [user_id] * n,
-            "query": [query] * n,
-            "product_id": list(product_ids),
-            "position": list(range(1, n + 1)),
-            "propensity": list(propensities),
-            "weight": [weight] * n,
-            "objective": [objective] * n,
-            "policy": [policy] * n,
-        }, n)
+        return self.impressions.append((request_id, timestamp, user_id, query, product_ids,
+                                        propensities, weight, objective, policy), n)
 
     def answered(self, *, request_id: str, product_id: str, engaged: bool, purchased: bool,
                  timestamp: float) -> bool:
         """Queue one feedback row."""
-        return self.feedback.append({
-            "request_id": [request_id], "product_id": [product_id], "engaged": [engaged],
-            "purchased": [purchased], "timestamp": [timestamp]}, 1)
+        return self.feedback.append((request_id, product_id, engaged, purchased, timestamp), 1)
+
+
+def _timestamps(seconds: Sequence[float]) -> pa.Array:
+    micros = np.round(np.asarray(seconds, np.float64) * 1e6).astype(np.int64)
+    return pa.array(micros, pa.int64()).cast(_TS)
+
+
+def _impressions(items: list[Any]) -> pa.Table:
+    """One row per served product from per-request tuples: the request's own columns are
+    taken once per request and repeated in Arrow, not built per row in Python."""
+    (request_id, timestamp, user_id, query, products, propensities, weight, objective,
+     policy) = zip(*items, strict=True)
+    n = np.fromiter((len(p) for p in products), np.int64, len(items))
+    repeat = pa.array(np.repeat(np.arange(len(items)), n))
+    starts = np.cumsum(n) - n
+    position = pa.array((np.arange(int(n.sum())) - np.repeat(starts, n) + 1).astype(np.int32))
+    rid = pa.array(request_id, pa.string()).take(repeat)
+    return pa.Table.from_arrays([
+        pc.binary_join_element_wise(rid, pc.cast(position, pa.string()), "-"),
+        rid,
+        _timestamps(timestamp).take(repeat),
+        pa.array(user_id, pa.string()).take(repeat),
+        pa.array(query, pa.string()).take(repeat),
+        pa.array([p for ps in products for p in ps], pa.string()),
+        position,
+        pa.array(np.concatenate([np.asarray(p, np.float64) for p in propensities])),
+        pa.array(weight, pa.float64()).take(repeat),
+        pa.array(objective, pa.string()).take(repeat),
+        pa.array(policy, pa.string()).take(repeat),
+    ], schema=IMPRESSION_SCHEMA)
+
+
+def _feedback(items: list[Any]) -> pa.Table:
+    request_id, product_id, engaged, purchased, timestamp = zip(*items, strict=True)
+    return pa.Table.from_arrays([
+        pa.array(request_id, pa.string()), pa.array(product_id, pa.string()),
+        pa.array(engaged, pa.bool_()), pa.array(purchased, pa.bool_()), _timestamps(timestamp),
+    ], schema=FEEDBACK_SCHEMA)
