@@ -362,3 +362,70 @@ def test_sigterm_under_load_loses_no_row(trained: tuple[Path, Path], tmp_path: P
     got = _read(tmp_path / "log" / "impressions")
     assert len(got) == sum(len(a["results"]) for a in answered)
     assert set(got["request_id"]) == {a["request_id"] for a in answered}
+
+
+# ---------------------------------------------------------------- the CLI's switches
+
+
+@pytest.mark.parametrize(
+    ("extra", "kind", "setting"),
+    [(["--explore"], "plackett-luce", 0.1),
+     (["--explore", "--explore-temperature", "0.5"], "plackett-luce", 0.5),
+     (["--explore", "--explore-epsilon", "0.2", "--explore-seed", "9"], "epsilon-greedy", 0.2)],
+)
+def test_cli_serve_hands_explore_and_log_to_the_app(
+    trained: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    extra: list[str], kind: str, setting: float,
+) -> None:
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from seemingly.cli import app
+    from seemingly.serve.deps import serving_of_app
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda a, **kw: seen.update(app=a, **kw))
+    args = ["serve", "--model", str(trained[1]), "--log-dir", str(tmp_path / "log"),
+            "--log-rotate-rows", "7", *extra]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    serving = serving_of_app(seen["app"])
+    assert serving.log is not None and serving.log.impressions.options.rotate_rows == 7
+    assert serving.explore is not None and serving.explore.kind == kind
+    got = serving.explore.temperature if kind == "plackett-luce" else serving.explore.epsilon
+    assert got == setting
+
+
+@pytest.mark.parametrize("extra", [
+    ["--explore", "--explore-temperature", "0.5", "--explore-epsilon", "0.1"],
+    ["--explore-epsilon", "0.1"],
+    ["--explore", "--explore-temperature", "0"],
+])
+def test_cli_serve_refuses_contradictory_explore_options(
+    trained: tuple[Path, Path], extra: list[str]) -> None:
+    from typer.testing import CliRunner
+
+    from seemingly.cli import app
+
+    result = CliRunner().invoke(app, ["serve", "--model", str(trained[1]), *extra])
+    assert result.exit_code == 2
+    assert "--explore" in result.output and "Traceback" not in result.output
+
+
+def test_workers_read_log_and_explore_from_the_environment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from seemingly.serve.app import MODEL_ENV, OPTIONS_ENV, app_from_env
+    from seemingly.serve.deps import serving_of_app
+
+    monkeypatch.setenv(MODEL_ENV, str(tmp_path))  # loaded by the lifespan, not run here
+    monkeypatch.setenv(OPTIONS_ENV, json.dumps({
+        "log_dir": str(tmp_path / "log"), "log_options": {"rotate_seconds": 5.0},
+        "explore": {"kind": "epsilon-greedy", "epsilon": 0.3, "seed": 4}}))
+    serving = serving_of_app(app_from_env())
+    assert serving.log is not None and serving.log.log_dir == tmp_path / "log"
+    assert serving.log.feedback.options.rotate_seconds == 5.0
+    assert serving.explore is not None and serving.explore.epsilon == 0.3
+    assert serving.explore.seed[0] == 4  # type: ignore[index]  # + the worker's pid
