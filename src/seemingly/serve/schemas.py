@@ -136,7 +136,8 @@ class RankedItem(BaseModel):
 
 
 class RankResponse(BaseModel):
-    """``POST /v1/rank`` answer: candidates best first."""
+    """``POST /v1/rank`` answer: candidates in served order, best first (a service started
+    with ``--explore`` serves a randomised order; each item's ``propensity`` says how likely)."""
 
     request_id: str = Field(description="the request's id, as sent or generated")
     objective: Literal["purchase", "engagement"]
