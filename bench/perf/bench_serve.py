@@ -17,6 +17,10 @@ Run (goal: p99 < 20 ms, zero errors, on a 2-core machine)::
     nice .venv/bin/python bench/perf/bench_serve.py --rate 200 --duration 60 --candidates 100
 
 Without ``--workdir`` a small world is simulated and a model trained in a temporary folder.
+
+``--log`` runs the load twice in one run, first without and then with ``--log-dir`` (the
+baseline beside the figure), and checks that the impression log holds one row per served
+candidate after the server's graceful stop (SIGTERM).
 """
 
 from __future__ import annotations
@@ -97,10 +101,12 @@ def free_port() -> int:
 
 
 def start_server(model: Path, port: int, startup_timeout: float,
-                 workers: int = 1) -> subprocess.Popen[bytes]:
+                 workers: int = 1, log_dir: Path | None = None) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-c", "from seemingly.cli import main; main()", "serve",
            "--model", str(model), "--host", HOST, "--port", str(port), "--log-level", "warning",
            "--workers", str(workers)]
+    if log_dir is not None:
+        cmd += ["--log-dir", str(log_dir)]
     proc = subprocess.Popen(cmd)
     deadline = time.monotonic() + startup_timeout
     while time.monotonic() < deadline:
@@ -295,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workdir", type=Path, help="reuse/keep data and model here")
     p.add_argument("--n-offers", type=int, default=4000)
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--log", action="store_true",
+                   help="run again with --log-dir and compare (same run, same load)")
     args = p.parse_args(argv)
     if args.rate <= 0 or args.duration <= 0 or args.rate * args.duration > 100_000:
         p.error("rate and duration must be positive, and rate * duration at most 100,000")
@@ -304,22 +312,43 @@ def main(argv: list[str] | None = None) -> int:
         workdir.mkdir(parents=True, exist_ok=True)
         data, model = build_world(workdir, args.n_offers, args.seed)
         bodies = request_bodies(data, 200, args.candidates, args.seed)
-        port = free_port()
-        proc = start_server(model, port, startup_timeout=60.0, workers=args.workers)
-        try:
-            cpu0 = cpu_seconds(proc.pid)
-            client0 = time.process_time()
-            res = run_loop(drive(port, bodies, args.rate, args.duration, args.timeout,
-                                 args.warmup, args.max_in_flight))
-            res["client_cpu_ms_per_request"] = ((time.process_time() - client0) * 1000
-                                                / max(res["answered"], 1))
-            # per request the server answered, warm-up included (few next to rate * duration)
-            res["server_cpu_ms_per_request"] = ((cpu_seconds(proc.pid) - cpu0) * 1000
-                                                / max(res["answered"], 1))
-        finally:
-            stop_server(proc)
+        for log_dir in ([None, Path(tmp) / "log"] if args.log else [None]):
+            res = measure(args, model, bodies, log_dir)
+            report(args, res, "with --log-dir" if log_dir else "without logging")
+            print(json.dumps(res))
+    return 0
 
-    print(f"rate {args.rate:g}/s for {args.duration:g} s, {args.candidates} candidates/request")
+
+def measure(args: argparse.Namespace, model: Path, bodies: list[bytes],
+            log_dir: Path | None) -> dict[str, Any]:
+    port = free_port()
+    proc = start_server(model, port, startup_timeout=60.0, workers=args.workers, log_dir=log_dir)
+    try:
+        cpu0 = cpu_seconds(proc.pid)
+        client0 = time.process_time()
+        res: dict[str, Any] = run_loop(drive(port, bodies, args.rate, args.duration,
+                                             args.timeout, args.warmup, args.max_in_flight))
+        res["client_cpu_ms_per_request"] = ((time.process_time() - client0) * 1000
+                                            / max(res["answered"], 1))
+        # per request the server answered, warm-up included (few next to rate * duration)
+        res["server_cpu_ms_per_request"] = ((cpu_seconds(proc.pid) - cpu0) * 1000
+                                            / max(res["answered"], 1))
+    finally:
+        stop_server(proc)  # SIGTERM: the log is flushed before the process exits
+    if log_dir is not None:
+        files = sorted((log_dir / "impressions").glob("part-*.parquet"))
+        logged = pd.concat([pd.read_parquet(f, columns=["request_id"]) for f in files]) \
+            if files else pd.DataFrame({"request_id": []})
+        res["logged_rows"] = len(logged)
+        res["logged_requests"] = int(logged["request_id"].nunique())
+        # every 200 (measured and warm-up) served all candidates
+        res["expected_rows"] = (res["ok"] + args.warmup) * args.candidates
+    return res
+
+
+def report(args: argparse.Namespace, res: dict[str, Any], label: str) -> None:
+    print(f"[{label}] rate {args.rate:g}/s for {args.duration:g} s, "
+          f"{args.candidates} candidates/request")
     print(f"requests {res['requests']}  ok {res['ok']}  errors {res['errors']} "
           f"{res['error_kinds'] or ''}  achieved {res['achieved_rps']:.1f}/s")
     print(f"latency ms (from scheduled send): p50 {res['p50_ms']:.2f}  p95 {res['p95_ms']:.2f}  "
@@ -330,8 +359,10 @@ def main(argv: list[str] | None = None) -> int:
           f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     met = res["errors"] == 0 and res["p99_ms"] < GOAL_P99_MS
     print(f"goal (p99 < {GOAL_P99_MS:g} ms, 0 errors): {'met' if met else 'NOT met'}")
-    print(json.dumps(res))
-    return 0
+    if "logged_rows" in res:
+        print(f"impression log: {res['logged_rows']} rows of {res['logged_requests']} requests "
+              f"(expected {res['expected_rows']}: every served candidate); "
+              f"{'none lost' if res['logged_rows'] == res['expected_rows'] else 'ROWS LOST'}")
 
 
 if __name__ == "__main__":

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 # Installed only by the [serve] extra or the [test] extra (see pyproject.toml).
-EXTRA_ONLY = ("fastapi", "starlette", "uvicorn", "httptools", "uvloop", "statsmodels", "bm25s",
-              "mlflow", "polars")
+EXTRA_ONLY = ("fastapi", "starlette", "uvicorn", "httptools", "uvloop", "prometheus_client",
+              "prometheus_fastapi_instrumentator", "statsmodels", "bm25s", "mlflow", "polars")
 
 _RUNNER = """
 import importlib.abc, json, sys

@@ -100,7 +100,8 @@ def test_body_is_exactly_the_response_model(client: TestClient, explain: bool) -
     assert r.status_code == 200, r.text
     got = r.json()
     model = RankResponse.model_construct(
-        objective=got["objective"], weight=got["weight"], n_candidates=got["n_candidates"],
+        request_id=got["request_id"], objective=got["objective"], weight=got["weight"],
+        n_candidates=got["n_candidates"],
         results=[RankedItem.model_construct(**x) for x in got["results"]])
     assert r.content == model.model_dump_json().encode()
     assert RankResponse.model_validate_json(r.content).model_dump() == got

@@ -6,6 +6,9 @@ app serving a real trained model; every answer is checked against the documented
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -38,7 +41,11 @@ def _load_trained(_placeholder: Path) -> Any:
     return Ranker.load(_MODEL_DIR[-1])
 
 
-APP = create_app("trained-in-fixture", loader=_load_trained)
+# With a log, so POST /v1/feedback takes its accepting path (the directory outlives the run
+# only until the process exits).
+_LOG_DIR = tempfile.mkdtemp(prefix="seemingly-schema-log-")
+atexit.register(shutil.rmtree, _LOG_DIR, ignore_errors=True)
+APP = create_app("trained-in-fixture", loader=_load_trained, log_dir=_LOG_DIR)
 # from_dict + app rather than from_asgi: fetching /openapi.json through schemathesis' client
 # would run the lifespan (load the model) at import time.
 schema = schemathesis.openapi.from_dict(APP.openapi())
@@ -91,8 +98,21 @@ def test_health_has_no_server_errors(case: Any) -> None:
     _call(case)
 
 
+@schema.include(path="/v1/feedback").parametrize()
+@_SETTINGS
+def test_feedback_has_no_server_errors(case: Any) -> None:
+    _call(case)
+
+
+@schema.include(path_regex="^/(livez|readyz|metrics)$").parametrize()
+@_SETTINGS
+def test_probes_and_metrics_have_no_server_errors(case: Any) -> None:
+    _call(case)
+
+
 def test_enough_requests_were_sent() -> None:
     print(f"schemathesis requests per operation: {dict(SENT)}")
     assert sum(SENT.values()) >= 1000, SENT
     assert SENT["POST /v1/rank"] >= 900, SENT
-    assert {"GET /healthz", "GET /v1/model"} <= set(SENT), SENT
+    assert {"GET /healthz", "GET /v1/model", "POST /v1/feedback", "GET /livez", "GET /readyz",
+            "GET /metrics"} <= set(SENT), SENT

@@ -9,7 +9,7 @@ from seemingly.cli.app import app
 # ``seemingly --help`` lists them.
 # isort: off
 from seemingly.cli import data, simulate, train, study, evaluate, report, serve, convert  # noqa: F401
-from seemingly.cli import config_cmd, track  # noqa: F401
+from seemingly.cli import config_cmd, track, logs, traffic  # noqa: F401
 # isort: on
 
 

@@ -10,7 +10,7 @@ __all__ = ["EXTRAS", "require_extra"]
 
 # extra -> the modules it installs that the commands import (pyproject.toml lists the packages)
 EXTRAS: dict[str, tuple[str, ...]] = {
-    "serve": ("fastapi", "uvicorn"),
+    "serve": ("fastapi", "uvicorn", "prometheus_client", "prometheus_fastapi_instrumentator"),
     "spark": ("pyspark",),
     "mlflow": ("mlflow",),
 }

@@ -17,10 +17,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from seemingly.serve.connections import ServeLimits
-from seemingly.serve.deps import LoadedModel
+from seemingly.serve.deps import LoadedModel, Serving
+from seemingly.serve.explore import ExplorePolicy
+from seemingly.serve.impressions import LogOptions, ServeLog
 from seemingly.serve.limits import BodySizeLimit
 from seemingly.serve.protocol import RankerLike, RankerLoader
-from seemingly.serve.routers import health, model, rank
+from seemingly.serve.routers import feedback, health, model, rank
 
 __all__ = ["create_app", "load_model", "app_from_env", "OPTIONS_ENV"]
 
@@ -55,6 +57,10 @@ def create_app(
     limits: ServeLimits | None = None,
     docs: bool = False,
     explain_personal: bool = False,
+    log_dir: str | Path | None = None,
+    log_options: LogOptions | None = None,
+    explore: ExplorePolicy | None = None,
+    metrics: bool = True,
 ) -> FastAPI:
     """Build the service for one model directory.
 
@@ -78,6 +84,16 @@ def create_app(
     explain_personal
         Let ``explain: true`` return the ``user_bought_*`` features. Off by default: they
         tell anyone who can call the service what a given user bought.
+    log_dir
+        Append every served ranking to ``log_dir/impressions/`` and every ``POST
+        /v1/feedback`` to ``log_dir/feedback/`` (Parquet, see :mod:`seemingly.serve.impressions`);
+        without it nothing is logged and feedback is a 404.
+    log_options
+        The log's rotation and queue bound.
+    explore
+        Serve a randomised order (and log its propensities) instead of the fused order.
+    metrics
+        Serve Prometheus metrics at ``/metrics``.
 
     Examples
     --------
@@ -86,6 +102,7 @@ def create_app(
     """
     directory = Path(model_dir)
     limits = limits or ServeLimits()
+    serve_log = ServeLog(Path(log_dir), log_options) if log_dir is not None else None
     body_limit = max_body_bytes if max_body_bytes is not None else limits.max_body_bytes
 
     @asynccontextmanager
@@ -98,11 +115,22 @@ def create_app(
         # The model, its vocabularies and the warmed caches are a few hundred thousand
         # long-lived objects; a full garbage collection walking them took ~140 ms, a latency
         # spike whenever one ran mid-request. Frozen, the collector skips them.
+        _warm(app.state.model.ranker)
         gc.collect()
         gc.freeze()
-        yield
-        gc.unfreeze()
-        app.state.model = None
+        if serve_log is not None:
+            serve_log.start()
+        app.state.ready = True
+        try:
+            yield
+        finally:
+            # not ready first, so a load balancer stops sending while the log is flushed;
+            # uvicorn runs this on SIGTERM / SIGINT after the open requests are answered
+            app.state.ready = False
+            if serve_log is not None:
+                serve_log.close()
+            gc.unfreeze()
+            app.state.model = None
 
     app = FastAPI(
         title="seemingly ranking service",
@@ -116,16 +144,39 @@ def create_app(
         redirect_slashes=False,
     )
     app.state.model = None
-    app.state.explain_personal = explain_personal
+    app.state.ready = False
+    app.state.serving = Serving(explain_personal=explain_personal, explore=explore, log=serve_log)
     app.state.heavy_limiter = anyio.CapacityLimiter(rank.HEAVY_THREADS)
-    for router in (rank.router, model.router, health.router):
+    for router in (rank.router, feedback.router, model.router, health.router):
         app.include_router(router)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(rank.NonFiniteScoreError, _model_error)
     app.add_exception_handler(Exception, _unexpected_error)
     app.add_middleware(BodySizeLimit, max_bytes=body_limit)
+    if metrics:
+        from seemingly.serve.metrics import instrument
+
+        instrument(app)
     _document_rank_body(app)
     return app
+
+
+def _warm(ranker: RankerLike) -> None:
+    """Rank a few catalog products once, so the first customer's request does not pay for
+    the code paths' first run (LightGBM's and the feature code's lazy set-up)."""
+    lookup = rank.catalog_lookup(ranker)
+    rows = getattr(getattr(getattr(ranker, "snapshot", None), "index", None), "catalog_row", None)
+    objectives = [m for m in ranker.manifest.get("models", {}) if m != "relevance"]
+    if lookup is None or not rows or not objectives:
+        return
+    candidates = [r for p in list(rows)[:20] if (r := lookup(str(p))) is not None]
+    if not candidates:
+        return
+    try:
+        ranker.rank(str(candidates[0].get("title") or "warm up"), candidates, weight=0.5,
+                    objective=objectives[0])
+    except Exception:  # a model that cannot rank shows it on the first request, with a 4xx/5xx
+        log.warning("warming the model up failed", exc_info=True)
 
 
 def _document_rank_body(app: FastAPI) -> None:
@@ -155,8 +206,15 @@ def app_from_env() -> FastAPI:
     if not model_dir:
         raise RuntimeError(f"set {MODEL_ENV} to a model directory (seemingly serve does this)")
     options = json.loads(os.environ.get(OPTIONS_ENV) or "{}")
+    explore = options.get("explore")
     return create_app(model_dir, limits=ServeLimits.from_env(), docs=bool(options.get("docs")),
-                      explain_personal=bool(options.get("explain_personal")))
+                      explain_personal=bool(options.get("explain_personal")),
+                      log_dir=options.get("log_dir"),
+                      log_options=LogOptions(**options.get("log_options", {})),
+                      # each worker its own stream of draws: the same seed in every worker
+                      # would serve the same "random" orders in lock step
+                      explore=ExplorePolicy(**{**explore, "seed": [explore["seed"], os.getpid()]})
+                      if explore else None)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from fastapi import HTTPException, Request
 
 from seemingly.serve.protocol import RankerLike
 
-__all__ = ["LoadedModel", "get_model", "model_of"]
+if TYPE_CHECKING:
+    from seemingly.serve.explore import ExplorePolicy
+    from seemingly.serve.impressions import ServeLog
+
+__all__ = ["LoadedModel", "Serving", "get_model", "model_of", "serving_of", "serving_of_app"]
 
 
 @dataclass(frozen=True)
@@ -18,6 +23,24 @@ class LoadedModel:
 
     model_dir: Path
     ranker: RankerLike
+
+
+@dataclass(frozen=True)
+class Serving:
+    """How the app serves: the switches given at startup."""
+
+    explain_personal: bool = False
+    explore: ExplorePolicy | None = None
+    log: ServeLog | None = None
+
+
+def serving_of(request: Request) -> Serving:
+    return serving_of_app(request.app)
+
+
+def serving_of_app(app: Any) -> Serving:
+    serving: Serving | None = getattr(app.state, "serving", None)
+    return serving if serving is not None else Serving()
 
 
 def model_of(request: Request) -> LoadedModel:

@@ -20,7 +20,7 @@ from pydantic import (
 
 from seemingly.serve.text import clean_text
 
-__all__ = ["RankRequest", "RankResponse"]
+__all__ = ["RankRequest", "RankResponse", "FeedbackRequest", "FeedbackResponse"]
 
 MAX_QUERY_CHARS = 512
 PERSONAL_PREFIX = "user_bought_"  # features that tell what a user bought
@@ -83,8 +83,14 @@ class RankRequest(_Request):
         StringConstraints(min_length=1, max_length=MAX_QUERY_CHARS),
         AfterValidator(_strip_query),
     ] = Field(description=f"the customer's query: 1..{MAX_QUERY_CHARS} characters, not blank")
+    request_id: _ID | None = Field(
+        None, description="names this request in the answer, the impression log and "
+        "feedback; generated (32 hex digits) when absent")
     user_id: _ID | None = Field(None, description="enables personal-history features")
-    candidates: list[Candidate] = Field(max_length=MAX_CANDIDATES)
+    candidates: list[Candidate | _ID] = Field(
+        max_length=MAX_CANDIDATES,
+        description="products to rank: full rows, or product ids alone, whose columns are "
+        "taken from the model's catalog snapshot (unknown ids are a 422)")
     weight: float = Field(
         ge=0, le=1, allow_inf_nan=False,
         description="relevance weight of the fused score: 1 = relevance only, 0 = outcome only",
@@ -95,16 +101,17 @@ class RankRequest(_Request):
 
     @field_validator("candidates")
     @classmethod
-    def _unique_products(cls, candidates: list[Candidate]) -> list[Candidate]:
+    def _unique_products(cls, candidates: list[Candidate | str]) -> list[Candidate | str]:
         # A repeated product would be scored twice and make the ranking ambiguous.
         first: dict[str, int] = {}
         for i, c in enumerate(candidates):
-            if c.product_id in first:
+            pid = c if isinstance(c, str) else c.product_id
+            if pid in first:
                 raise ValueError(
-                    f"product_id {c.product_id!r} appears at positions {first[c.product_id]} "
+                    f"product_id {pid!r} appears at positions {first[pid]} "
                     f"and {i}; send each product once"
                 )
-            first[c.product_id] = i
+            first[pid] = i
         return candidates
 
 
@@ -120,18 +127,40 @@ class RankedItem(BaseModel):
         "(1 - weight) * norm(outcome), normalised within this candidate set (see the "
         "manifest's normalization)"
     )
+    propensity: float = Field(
+        description="probability the serving policy put this product here, given the ones "
+        "above it (1 unless the service explores)")
     features: dict[str, float | None] | None = Field(
         None, description="feature values (explain=true only); null marks a missing value"
     )
 
 
 class RankResponse(BaseModel):
-    """``POST /v1/rank`` answer: candidates best first."""
+    """``POST /v1/rank`` answer: candidates in served order, best first (a service started
+    with ``--explore`` serves a randomised order; each item's ``propensity`` says how likely)."""
 
+    request_id: str = Field(description="the request's id, as sent or generated")
     objective: Literal["purchase", "engagement"]
     weight: float
     n_candidates: int
     results: list[RankedItem]
+
+
+class FeedbackRequest(_Request):
+    """``POST /v1/feedback`` body: what the customer did with one served product."""
+
+    request_id: _ID = Field(description="the request_id of the ranking that served it")
+    product_id: _ID
+    engaged: bool = Field(description="any engagement (add to cart, purchase, ...)")
+    purchased: bool
+
+
+class FeedbackResponse(BaseModel):
+    accepted: Literal[True]
+
+
+class ReadyResponse(BaseModel):
+    status: Literal["ready"]
 
 
 class HealthResponse(BaseModel):
