@@ -30,7 +30,10 @@ def collect(
     force: bool = typer.Option(False, help="replace an earlier collect output in OUT_DIR"),
 ) -> None:
     """Join impressions and feedback into offers (engaged/purchased 0 without feedback), add
-    products and the data's judgments and orders: a folder `seemingly study` reads."""
+    products and the data's judgments and orders: a folder `seemingly study` reads.
+
+    Example: seemingly logs collect logs/ -o collected/ --model out/study/models --data out/sim
+    """
     from seemingly.adapters.serve_logs import collect_logs
 
     target = one_output(out_dir, out, "OUT_DIR")

@@ -42,7 +42,10 @@ def traffic(
 ) -> None:
     """Send the world's simulated customers to a local service: each sends its query with the
     query's candidate pool to POST /v1/rank and answers the ranking through POST /v1/feedback
-    with the world's true behaviour."""
+    with the world's true behaviour.
+
+    Example: seemingly traffic --data out/sim --service http://127.0.0.1:8000 --requests 1000
+    """
     from seemingly.simulate.traffic import Customers, check_loopback, send_traffic
 
     try:
