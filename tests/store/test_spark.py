@@ -295,18 +295,20 @@ def test_newer_row_rules_same_quarantine(spark: Any, tmp_path: Path) -> None:
         assert _triples(store) == expected
         a, b = store.report.to_dict(), duck.report.to_dict()
         assert a["tables"] == b["tables"]
-    # the earliest day is a setting on both engines
-    from seemingly.store.spark.build import build_spark
+    # the earliest day is a setting on both engines, and the CLI passes it to Spark
+    from typer.testing import CliRunner
 
-    built = build_spark(spark, str(data), earliest_timestamp=date(1960, 1, 1))
+    from seemingly.cli import app
+
     early = ingest(data, tmp_path / "e.duckdb", IngestSettings(earliest_timestamp=date(1960, 1, 1)))
-    try:
-        rules = built.report.tables["offers"].rules
-        # 1970-01-01, epoch and 1999-12-31 are now in range; +-infinity and 2100 are not
-        assert rules["timestamp_out_of_range"] == 3
-        assert rules == early.tables["offers"].rules
-    finally:
-        built.unpersist()
+    res = CliRunner().invoke(app, [
+        "ingest", str(data), "--db", str(tmp_path / "sp"), "--json", "--backend", "spark",
+        "--spark-conf", "spark.sql.shuffle.partitions=2", "--earliest-timestamp", "1960-01-01"])
+    assert res.exit_code == 0, res.output
+    rules = json.loads(res.stdout)["tables"]["offers"]["rules"]
+    # 1970-01-01, epoch and 1999-12-31 are now in range; +-infinity and 2100 are not
+    assert rules["timestamp_out_of_range"] == 3
+    assert rules == early.tables["offers"].rules
 
 
 def test_mixed_label_kinds_refused_on_both(spark: Any, tmp_path: Path) -> None:
