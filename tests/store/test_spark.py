@@ -234,7 +234,7 @@ def test_cli_ingest_and_analyze_with_spark_backend(
     on_spark = json.loads((tmp_path / "s" / "results.json").read_text())
     on_duckdb = json.loads((tmp_path / "d" / "results.json").read_text())
     assert diffs(on_spark, on_duckdb) == []
-    bad = runner.invoke(app, ["analyze", "x", "--out", "y", "--backend", "spark",
+    bad = runner.invoke(app, ["analyze", "x", "--out", str(tmp_path / "y"), "--backend", "spark",
                               "--spark-conf", "novalue"])
     assert bad.exit_code != 0 and "KEY=VALUE" in bad.output
 
