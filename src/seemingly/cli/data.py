@@ -175,8 +175,8 @@ def ingest_cmd(
             if backend == "spark":
                 from seemingly.store.spark import write_spark_store
 
-                settings = _spark_settings(spark_master, spark_conf)
-                report = write_spark_store(data, db, settings=settings)
+                report = write_spark_store(data, db, settings=_spark_settings(
+                    spark_master, spark_conf), earliest_timestamp=settings.earliest_timestamp)
             else:
                 report = ingest(data, db, settings)
     except (ContractError, OutputError, FileNotFoundError) as exc:

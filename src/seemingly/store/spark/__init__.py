@@ -22,6 +22,7 @@ import json
 import os
 import uuid
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 import ibis
@@ -204,6 +205,7 @@ def open_spark_store(
     data_dir: str | os.PathLike[str],
     spark: Any = None,
     settings: SparkSettings | None = None,
+    earliest_timestamp: date | None = None,
 ) -> SparkStore:
     """Open contract files (or a Spark store folder) as a store on Spark.
 
@@ -219,6 +221,9 @@ def open_spark_store(
         mode off.
     settings
         Master and Spark settings for a new session.
+    earliest_timestamp
+        Timestamps before this day are quarantined (``IngestSettings.earliest_timestamp``;
+        None keeps its default, 2000-01-01).
 
     Raises
     ------
@@ -241,7 +246,7 @@ def open_spark_store(
         else:
             from seemingly.store.spark.build import build_spark
 
-            built = build_spark(session, path)
+            built = build_spark(session, path, *_earliest(earliest_timestamp))
             frames, report, cached = built.frames, built.report, built.cached
     except BaseException:
         if owns:
@@ -257,6 +262,7 @@ def write_spark_store(
     out_dir: str | os.PathLike[str],
     spark: Any = None,
     settings: SparkSettings | None = None,
+    earliest_timestamp: date | None = None,
 ) -> IngestReport:
     """Validate contract files with Spark and write a Spark store folder (Parquet).
 
@@ -273,19 +279,25 @@ def write_spark_store(
 
         with output_dir(out, writer="ingest", inputs=(data_dir,),
                         own_names=(*TABLES, "quarantine", _META)) as tmp:
-            return _write_spark_store(data_dir, str(tmp), spark, settings)
-    return _write_spark_store(data_dir, out, spark, settings)
+            return _write_spark_store(data_dir, str(tmp), spark, settings, earliest_timestamp)
+    return _write_spark_store(data_dir, out, spark, settings, earliest_timestamp)
+
+
+def _earliest(day: date | None) -> tuple[date, ...]:
+    """build_spark's earliest_timestamp argument: none given keeps the contract's default."""
+    return () if day is None else (day,)
 
 
 def _write_spark_store(
-    data_dir: str | os.PathLike[str], out: str, spark: Any, settings: SparkSettings | None
+    data_dir: str | os.PathLike[str], out: str, spark: Any, settings: SparkSettings | None,
+    earliest_timestamp: date | None = None,
 ) -> IngestReport:
     session, owns = _session(spark, settings)
     try:
         _prepare(session)
         from seemingly.store.spark.build import build_spark
 
-        built = build_spark(session, os.fspath(data_dir))
+        built = build_spark(session, os.fspath(data_dir), *_earliest(earliest_timestamp))
         if _path_exists(session, f"{out}/{_META}"):
             # Overwriting tables under a live marker would leave a half-new store that opens.
             _meta_frame(session, built.report).limit(0).write.mode("overwrite").parquet(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import posixpath
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession, Window
@@ -20,12 +21,12 @@ from pyspark.sql import functions as F
 
 from seemingly.contract import CONTRACT_VERSION, TABLES, normalize_query, query_length
 from seemingly.errors import ContractError
-from seemingly.store.build import _DEFAULT_WHEN_ABSENT, _REPAIRS
+from seemingly.store.build import _DEFAULT_WHEN_ABSENT, _KINDS, _REPAIRS
 from seemingly.store.ingest_report import IngestReport, TableReport
 from seemingly.store.rules import missing_columns_error
 from seemingly.store.sources import Source, ignored_warnings, require_products
 from seemingly.store.spark.files import file_format, list_sources, read_files, with_rows
-from seemingly.store.spark.rules import parse_columns, spark_type
+from seemingly.store.spark.rules import label_kind, parse_columns, spark_type
 
 __all__ = ["SparkTables", "build_spark"]
 
@@ -52,7 +53,7 @@ def _store_columns(table: str) -> list[tuple[str, str]]:
 
 
 def _source_frame(spark: SparkSession, table: str, sources: list[tuple[int, Source]],
-                  warnings: list[str], absent: set[str]) -> DataFrame:
+                  warnings: list[str], absent: set[str], earliest: date) -> DataFrame:
     """Typed rows of all files of one table with _file_idx, _row, _problems, _detail."""
     spec = TABLES[table]
     by_fmt: dict[str, list[tuple[int, Source]]] = defaultdict(list)
@@ -93,7 +94,8 @@ def _source_frame(spark: SparkSession, table: str, sources: list[tuple[int, Sour
                 f"files are valid {fmt} (UTF-8, header row for CSV)."
             ) from exc
         frames.append(
-            rows.select("_file_idx", "_row", *parse_columns(spec, types, group[0][1].label))
+            rows.select("_file_idx", "_row", *parse_columns(
+                spec, types, group[0][1].label, earliest, json_source=fmt == "json"))
         )
     out = frames[0]
     for f in frames[1:]:
@@ -188,12 +190,38 @@ def _quarantine(table: str, res: DataFrame, labels: dict[int, str], spark: Spark
     )
 
 
+def _check_label_kinds(res: DataFrame, labels: dict[int, str]) -> None:
+    """Refuse judgments whose accepted labels mix ESCI letters, booleans and grades, naming
+    the first row of each kind (the twin of ``build._check_label_kinds``)."""
+    first = F.min(F.struct("_file_idx", "_row", "label")).alias("_first")
+    rows = (
+        res.filter(F.col("_final") == "").withColumn("_kind", label_kind(F.col("label")))
+        .filter(F.col("_kind").isin(list(_KINDS))).groupBy("_kind").agg(first)
+        .orderBy("_kind").collect()
+    )
+    if len(rows) > 1:
+        shown = "; ".join(
+            f"{r['_kind']} {r['_first']['label']!r} at {labels[int(r['_first']['_file_idx'])]} "
+            f"row {r['_first']['_row']}" for r in rows
+        )
+        raise ContractError(
+            f"judgments: labels mix kinds ({shown}); rule one_label_kind: every label of a "
+            f"table is an ESCI letter, a boolean, or a numeric grade. Map them to one kind."
+        )
+
+
 def _load_table(spark: SparkSession, table: str, sources: list[tuple[int, Source]],
-                products: DataFrame | None, warnings: list[str]
+                products: DataFrame | None, warnings: list[str], earliest: date
                 ) -> tuple[DataFrame, DataFrame, DataFrame, TableReport]:
     absent = set(TABLES[table].column_names)
-    src = _source_frame(spark, table, sources, warnings, absent)
+    src = _source_frame(spark, table, sources, warnings, absent, earliest)
     res = _result(spark, table, src, products).persist()
+    if table == "judgments":
+        try:
+            _check_label_kinds(res, {i: s.label for i, s in sources})
+        except ContractError:
+            res.unpersist()
+            raise
     first = F.split(F.col("_final"), ";").getItem(0)
     agg: list[Any] = [F.count("*").alias("_n")]
     repairs = _REPAIRS.get(table, ())
@@ -226,7 +254,8 @@ def _load_table(spark: SparkSession, table: str, sources: list[tuple[int, Source
     return accepted, quarantine, res, report
 
 
-def build_spark(spark: SparkSession, data: str) -> SparkTables:
+def build_spark(spark: SparkSession, data: str, earliest_timestamp: date = date(2000, 1, 1)
+                ) -> SparkTables:
     """Validate the contract files under ``data`` (a folder or a storage URL) with Spark.
 
     The accepted tables and the per-table quarantines are cached (memory, spilling to disk) so
@@ -244,7 +273,8 @@ def build_spark(spark: SparkSession, data: str) -> SparkTables:
     for table in TABLES:  # products first: the other tables check product_id against it
         if by_table.get(table):
             acc, quar, res, rep = _load_table(
-                spark, table, by_table[table], frames.get("products"), warnings
+                spark, table, by_table[table], frames.get("products"), warnings,
+                earliest_timestamp,
             )
             frames[table], reports[table] = acc, rep
             quarantines.append(quar)
