@@ -80,6 +80,22 @@ def _training_rows(d: ModelData) -> dict[str, tuple[pd.DataFrame, np.ndarray, np
     return out
 
 
+def _varying(rows: pd.DataFrame) -> set[str]:
+    """The features a tree can split on in ``rows``: more than one value (NaN counts as a
+    value). Min, max and a NaN count per column: the same answer as pandas'
+    ``nunique(dropna=False) > 1`` at a fraction of its cost (no hashing)."""
+    out = set()
+    for f in FEATURE_NAMES:
+        x = rows[f].to_numpy(dtype=float, na_value=np.nan)
+        nan = np.isnan(x)
+        n_nan = int(nan.sum())
+        if n_nan == len(x):
+            continue
+        if n_nan or np.nanmin(x) < np.nanmax(x):
+            out.add(f)
+    return out
+
+
 def _fit_one(name: str, rows: pd.DataFrame, cols: list[str], y: np.ndarray,
              w: np.ndarray | None, params: dict[str, Any]) -> RelevanceModel | OutcomeModel:
     X = rows[cols]  # selected in the worker: only the running fits hold a copy
@@ -108,9 +124,7 @@ def fit_variants(folds: Sequence[ModelData], variants: Mapping[str, Sequence[str
         for i, d in enumerate(folds):
             keys: dict[str, dict[str, Key]] = {v: {} for v in variants}
             for name, (rows, y, w) in _training_rows(d).items():
-                feats = rows[list(FEATURE_NAMES)]
-                # a column a tree cannot split on: one value (NaN counts as a value)
-                varying = set(feats.columns[feats.nunique(dropna=False) > 1])
+                varying = _varying(rows)
                 for v, cols in variants.items():
                     key = (i, name, tuple(f for f in cols if f in varying))
                     keys[v][name] = key

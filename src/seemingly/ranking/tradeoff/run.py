@@ -326,10 +326,18 @@ def _fold_sweeps(d: ModelData, fits: dict[str, dict[str, Any]], weights: np.ndar
             return m
 
         out[objective] = {}
+        # variants share fits (see fit_variants): predict each fitted model once
+        scores: dict[int, np.ndarray] = {}
+
+        def predict(m: Any, test: pd.DataFrame = test, scores: dict[int, np.ndarray] = scores
+                    ) -> np.ndarray:
+            if id(m) not in scores:
+                scores[id(m)] = m.predict(test[m.feature_names_])
+            return scores[id(m)]
+
         for v, models in fits.items():
             rel, obj = models["relevance"], models[objective]
-            rs = rel.predict(test[rel.feature_names_])
-            out_scores = obj.predict(test[obj.feature_names_])
+            rs, out_scores = predict(rel), predict(obj)
             if held is not None and v == "full":
                 held[objective] = test.assign(relevance_score=rs,
                                               outcome_score=out_scores)[HELD_OUT]
