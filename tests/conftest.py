@@ -27,3 +27,18 @@ def shared_data() -> Path:
     if path is None:
         pytest.skip("../shared/data is absent (a user's clone does not have it)")
     return path
+
+
+# Here, not in tests/adversarial/conftest.py: pytest-xdist's controller process collects no
+# test, so only the initial conftest's hooks run there.
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print how many adversarial cases ran (the issue asks for the count)."""
+    stats = terminalreporter.stats
+    n = sum(
+        1
+        for key in ("passed", "failed", "xfailed", "xpassed")
+        for rep in stats.get(key, [])
+        if getattr(rep, "when", "call") == "call" and "tests/adversarial/" in rep.nodeid
+    )
+    if n:
+        terminalreporter.write_line(f"adversarial cases: {n}")
