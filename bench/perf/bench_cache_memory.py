@@ -19,34 +19,20 @@ import argparse
 import json
 import random
 import string
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
-from bench.perf.bench_serve import HOST, build_world, cpu_seconds, free_port, stop_server
-
-
-def start(model: Path, port: int, cache_mb: int) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-c", "from seemingly.cli import main; main()", "serve",
-           "--model", str(model), "--host", HOST, "--port", str(port), "--log-level", "warning",
-           "--cache-mb", str(cache_mb)]
-    proc = subprocess.Popen(cmd)
-    end = time.monotonic() + 120
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise SystemExit(f"the server exited with code {proc.returncode}")
-        try:
-            if httpx.get(f"http://{HOST}:{port}/healthz", timeout=1).json().get("model_loaded"):
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    stop_server(proc)
-    raise SystemExit("the server did not start within 120 s")
+from bench.perf.bench_serve import (
+    HOST,
+    build_world,
+    cpu_seconds,
+    free_port,
+    start_server,
+    stop_server,
+)
 
 
 def rss_mb(pid: int) -> float:
@@ -72,7 +58,7 @@ def bodies(n_requests: int, n_titles: int, n_chars: int, seed: int):  # type: ig
 
 def measure(model: Path, cache_mb: int, args: argparse.Namespace) -> tuple[float, float, float]:
     port = free_port()
-    proc = start(model, port, cache_mb)
+    proc = start_server(model, port, 120, extra=("--cache-mb", str(cache_mb)))
     try:
         with httpx.Client(base_url=f"http://{HOST}:{port}", timeout=120,
                           headers={"Content-Type": "application/json"}) as c:

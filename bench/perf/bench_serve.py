@@ -101,10 +101,13 @@ def free_port() -> int:
 
 
 def start_server(model: Path, port: int, startup_timeout: float,
-                 workers: int = 1, log_dir: Path | None = None) -> subprocess.Popen[bytes]:
+                 workers: int = 1, log_dir: Path | None = None,
+                 extra: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
+    """``seemingly serve`` in a subprocess, returned once /healthz says the model is loaded;
+    ``extra`` are more serve options (the slow-client and cache benches set theirs)."""
     cmd = [sys.executable, "-c", "from seemingly.cli import main; main()", "serve",
            "--model", str(model), "--host", HOST, "--port", str(port), "--log-level", "warning",
-           "--workers", str(workers)]
+           "--workers", str(workers), *extra]
     if log_dir is not None:
         cmd += ["--log-dir", str(log_dir)]
     proc = subprocess.Popen(cmd)

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -35,27 +33,9 @@ from bench.perf.bench_serve import (
     cpu_seconds,
     free_port,
     request_bodies,
+    start_server,
     stop_server,
 )
-
-
-def start(model: Path, port: int, header_timeout: float) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-c", "from seemingly.cli import main; main()", "serve",
-           "--model", str(model), "--host", HOST, "--port", str(port), "--log-level", "warning",
-           "--header-timeout", str(header_timeout)]
-    proc = subprocess.Popen(cmd)
-    end = time.monotonic() + 120
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise SystemExit(f"the server exited with code {proc.returncode}")
-        try:
-            if httpx.get(f"http://{HOST}:{port}/healthz", timeout=1).json().get("model_loaded"):
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    stop_server(proc)
-    raise SystemExit("the server did not start within 120 s")
 
 
 async def slow_client(port: int, every: float, hold: float) -> float | None:
@@ -128,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         data, model = build_world(work, 4000, 7)
         bodies = request_bodies(data, 50, args.candidates, 7)
         port = free_port()
-        proc = start(model, port, args.header_timeout)
+        proc = start_server(model, port, 120,
+                            extra=("--header-timeout", str(args.header_timeout)))
         try:
             cpu0 = cpu_seconds(proc.pid)
             baseline, loaded, closed = asyncio.run(run(port, bodies, args))
