@@ -71,7 +71,7 @@ def check_model_text(data: bytes, path: Path) -> str:
         raise bad("header", "no 'Tree=0' line")
     if end < 0 or end < trees[-1].start():
         raise bad("end", "no 'end of trees' line after the last tree")
-    header = _fields(text[: trees[0].start()])
+    header = text_fields(text[: trees[0].start()])
     for key in _HEADER_KEYS:
         if key not in header:
             raise bad("header", f"'{key}=' is missing")
@@ -99,7 +99,7 @@ def check_model_text(data: bytes, path: Path) -> str:
                 raise bad(f"tree {i}", f"tree_sizes says {s} bytes, the tree has "
                           f"{bounds[i + 1] - bounds[i]} (LightGBM would read past it)")
     for i in range(len(trees)):
-        _check_tree(_fields(text[bounds[i] : bounds[i + 1]]), n_features,
+        _check_tree(text_fields(text[bounds[i] : bounds[i + 1]]), n_features,
                     lambda rule, i=i: bad(f"tree {i}", rule))
     return text
 
@@ -159,7 +159,8 @@ def _check_tree(tree: dict[str, str], n_features: int, bad: Callable) -> None:
                       f"(0..{n_cat - 1})")
 
 
-def _fields(text: str) -> dict[str, str]:
+def text_fields(text: str) -> dict[str, str]:
+    """The ``key=value`` lines of a model text's header or one tree (``trees`` reads them too)."""
     out = {}
     for line in text.splitlines():
         key, sep, value = line.partition("=")

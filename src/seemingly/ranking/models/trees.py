@@ -30,6 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from seemingly.ranking.models.model_text import text_fields as _fields
+
 __all__ = ["CompiledTrees", "compile_booster"]
 
 _ZERO = float(np.float32(1e-35))  # LightGBM's kZeroThreshold
@@ -135,15 +137,6 @@ def compile_booster(model_text: str) -> CompiledTrees | None:
         cat_bits=_concat(parts["cat_bits"], np.int64),
         num_features=int(header["max_feature_idx"]) + 1,
         sigmoid=sigmoid)
-
-
-def _fields(text: str) -> dict[str, str]:
-    out = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition("=")
-        if sep:
-            out[key.strip()] = value.strip()
-    return out
 
 
 def _array(text: str, dtype: type) -> np.ndarray:
