@@ -7,12 +7,14 @@ null; :data:`Num` does that conversion once, when a block is built, so a block n
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import ItemsView, Iterator, KeysView, ValuesView
+from pathlib import Path
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, RootModel
 
-__all__ = ["Block", "Keyed", "Num", "Metric", "Interval", "finite_or_none"]
+__all__ = ["Block", "Keyed", "Num", "Metric", "Interval", "finite_or_none", "write_atomic"]
 
 
 def finite_or_none(x: Any) -> Any:
@@ -85,3 +87,15 @@ class Keyed(RootModel[dict[K, V]], Generic[K, V]):
 
     def items(self) -> ItemsView[K, V]:
         return self.root.items()
+
+
+def write_atomic(out_dir: str | os.PathLike[str], name: str, text: str) -> Path:
+    """Write ``out_dir/name`` through a temporary sibling and a rename, so a reader never sees
+    half a file; returns its path."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / name
+    tmp = out / f".{name}.tmp-{os.getpid()}"
+    tmp.write_text(text)
+    os.replace(tmp, path)
+    return path

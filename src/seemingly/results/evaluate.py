@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError
 
 from seemingly.contract import CONTRACT_VERSION, Outcome
-from seemingly.results._base import Block, Interval, Num
+from seemingly.results._base import Block, Interval, Num, write_atomic
 
 __all__ = ["EvaluationResults", "Estimate", "RunEvaluation", "RunCoverage", "FrontierPosition",
            "PairedTest", "EvaluationSettings", "EVALUATION_METRICS"]
@@ -120,13 +120,7 @@ class EvaluationResults(Block):
 
     def write(self, out_dir: str | os.PathLike[str]) -> Path:
         """Write ``out_dir/results.json`` atomically; returns its path."""
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        path = out / "results.json"
-        tmp = out / f".results.json.tmp-{os.getpid()}"
-        tmp.write_text(self.to_json())
-        os.replace(tmp, path)
-        return path
+        return write_atomic(out_dir, "results.json", self.to_json())
 
     @classmethod
     def from_json(cls, source: str | os.PathLike[str]) -> EvaluationResults:

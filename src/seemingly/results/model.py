@@ -15,7 +15,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from seemingly.config import AnalysisSettings
 from seemingly.contract import CONTRACT_VERSION
-from seemingly.results._base import Block
+from seemingly.results._base import Block, write_atomic
 from seemingly.results.explain import (
     DataBlock,
     ExamplesBlock,
@@ -100,13 +100,7 @@ class Results(Block):
 
     def write(self, out_dir: str | os.PathLike[str]) -> Path:
         """Write ``out_dir/results.json`` atomically (temp file, then rename); returns its path."""
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        path = out / RESULTS_FILE
-        tmp = out / f".{RESULTS_FILE}.tmp-{os.getpid()}"
-        tmp.write_text(self.to_json())
-        os.replace(tmp, path)
-        return path
+        return write_atomic(out_dir, RESULTS_FILE, self.to_json())
 
     @classmethod
     def from_json(cls, source: str | os.PathLike[str]) -> Results:
