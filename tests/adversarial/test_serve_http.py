@@ -6,7 +6,6 @@ cases run against a real server on loopback with short deadlines.
 from __future__ import annotations
 
 import json
-import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from support.serve_fakes import FakeRanker
-from support.serve_server import running_server
+from support.serve_server import raw_exchange, running_server
 
 from seemingly.serve import create_app
 from seemingly.serve.connections import ServeLimits
@@ -103,24 +102,7 @@ def test_explain_for_a_user_hides_what_they_bought(client: TestClient, fake: Fak
 
 
 def _exchange(port: int, data: bytes, then: bytes = b"", pause: float = 0.0) -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=15) as s:
-        s.sendall(data)
-        if then:
-            time.sleep(pause)
-            try:
-                s.sendall(then)
-            except OSError:
-                pass
-        out = b""
-        while True:
-            try:
-                got = s.recv(65536)
-            except (TimeoutError, ConnectionError):
-                break
-            if not got:
-                break
-            out += got
-    return out
+    return raw_exchange(port, data, then, pause, timeout=15)
 
 
 POST = b"POST /v1/rank HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"

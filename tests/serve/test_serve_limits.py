@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import socket
 import string
 import time
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from support.serve_fakes import FakeRanker
 from support.serve_model import catalog_candidates
-from support.serve_server import running_server
+from support.serve_server import raw_exchange, running_server
 
 from seemingly.serve import create_app
 from seemingly.serve.connections import ServeLimits
@@ -87,25 +86,7 @@ def test_slow_clients_are_cut_off_and_others_still_served(tmp_path: Path) -> Non
 
 
 def _raw(port: int, data: bytes, pause: float = 0.0, rest: bytes = b"") -> bytes:
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        s.sendall(data)
-        if pause:
-            time.sleep(pause)
-        if rest:
-            try:
-                s.sendall(rest)
-            except OSError:
-                pass
-        chunks = []
-        while True:
-            try:
-                got = s.recv(65536)
-            except (TimeoutError, ConnectionError):
-                break
-            if not got:
-                break
-            chunks.append(got)
-        return b"".join(chunks)
+    return raw_exchange(port, data, rest, pause, timeout=10)
 
 
 def test_body_deadline_and_header_size(tmp_path: Path) -> None:

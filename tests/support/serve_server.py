@@ -3,6 +3,7 @@ limits (the deadlines live in the HTTP protocol, which TestClient does not use).
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -33,3 +34,29 @@ def running_server(app: FastAPI, limits: ServeLimits, **options: object) -> Iter
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def raw_exchange(port: int, data: bytes, rest: bytes = b"", pause: float = 0.0,
+                 timeout: float = 15.0) -> bytes:
+    """Send ``data`` to 127.0.0.1:``port`` over a raw socket, wait ``pause`` seconds, send
+    ``rest``, and read until the server closes (or ``timeout``): what a slow or malformed
+    client gets back."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        if pause:
+            time.sleep(pause)
+        if rest:
+            try:
+                s.sendall(rest)
+            except OSError:
+                pass
+        chunks = []
+        while True:
+            try:
+                got = s.recv(65536)
+            except (TimeoutError, ConnectionError):
+                break
+            if not got:
+                break
+            chunks.append(got)
+        return b"".join(chunks)
