@@ -124,7 +124,36 @@ def test_default_world_factor_aware_beats_crude(tmp_path) -> None:  # type: igno
                         params={"n_estimators": 5}, n_jobs=2)[0]
     assert fits["without_personal_history"]["relevance"] is fits["full"]["relevance"]
     assert fits["without_personal_history"]["purchase"] is not fits["full"]["purchase"]
-    assert fits["crude"]["relevance"].feature_names_ == list(TEXT_MATCH)
+    # the variants share one binning of all columns; the crude model splits on text match only
+    crude = fits["crude"]["relevance"]
+    assert crude.feature_names_ == list(FEATURE_NAMES)
+    gain = crude.feature_importance()
+    assert all(gain[f] == 0 for f in FEATURE_NAMES if f not in TEXT_MATCH)
+    assert sum(gain[f] for f in TEXT_MATCH) > 0
+
+
+@pytest.mark.parametrize("model", ["relevance", "outcome"])
+def test_binned_fit_equals_a_fit_on_the_kept_columns(model: str) -> None:
+    import pandas as pd
+
+    from seemingly.ranking.models.estimators import OutcomeModel, RelevanceModel
+
+    rng = np.random.default_rng(3)
+    n = 3000
+    X = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n),
+                      "c": rng.integers(0, 5, n).astype(float), "d": rng.normal(size=n)})
+    # d carries most of the signal: a fit that may not use it must look elsewhere
+    p = 1 / (1 + np.exp(-(0.8 * X["a"] - 0.5 * X["c"] + 2.0 * X["d"])))
+    y = (rng.random(n) < p).astype(float)
+    w = rng.integers(1, 4, n).astype(float) if model == "outcome" else None
+    cls = RelevanceModel if model == "relevance" else OutcomeModel
+    params = {"n_estimators": 20, "seed": 5}
+    data = cls(**params).binned(X, y, sample_weight=w)
+    for keep in (["a", "b", "c", "d"], ["a", "c"], ["b"]):
+        binned = cls(**params).fit_binned(data, use=keep)
+        alone = cls(**params).fit(X[keep], y, sample_weight=w)
+        np.testing.assert_array_equal(binned.predict(X), alone.predict(X[keep]))
+        assert binned.feature_names_ == list(X.columns)
 
 
 @pytest.mark.slow

@@ -12,6 +12,7 @@ never scores itself (nor do its query's other labels, which share its annotators
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -59,12 +60,14 @@ QUEUE_COLUMNS = (
 
 
 def crossfit_relevance(data: ModelData, *, folds: int = 5, seed: int = 7,
-                       params: dict[str, Any] | None = None) -> pd.DataFrame:
+                       params: dict[str, Any] | None = None, n_jobs: int = 1) -> pd.DataFrame:
     """Out-of-fold relevance score of every judged candidate: ``query, product_id, score``.
 
     Folds are drawn over the judged queries with ``seed``; a fold's pairs are scored by a
     model fitted on the other folds' judged pairs (their labels as the analysis aggregates
-    them), so no label scores itself.
+    them), so no label scores itself. The folds' fits run on ``n_jobs`` threads (LightGBM
+    releases the GIL; each fit is single-threaded and seeded, so the scores do not depend
+    on ``n_jobs``).
     """
     c = data.candidates
     judged = c[c["relevant"].notna()]
@@ -76,13 +79,18 @@ def crossfit_relevance(data: ModelData, *, folds: int = 5, seed: int = 7,
                         index=queries)
     f = judged["query"].map(fold_of).to_numpy()
     p = {**(params or {}), "seed": seed}
-    for k in range(folds):
+
+    def fold(k: int) -> np.ndarray | None:
         fit = judged[f != k]
         if fit["relevant"].nunique() < 2:
-            continue
+            return None
         model = RelevanceModel(**p).fit(fit[FEATURES], fit["relevant"].to_numpy())
-        held = f == k
-        out.loc[judged.index[held], "score"] = model.predict(judged.loc[held, FEATURES])
+        return model.predict(judged.loc[f == k, FEATURES])
+
+    with ThreadPoolExecutor(max_workers=max(n_jobs, 1)) as pool:
+        for k, scores in enumerate(pool.map(fold, range(folds))):
+            if scores is not None:
+                out.loc[judged.index[f == k], "score"] = scores
     return out
 
 
@@ -153,7 +161,7 @@ def _scores(ev: LabelEvidence, data: ModelData | None, settings: AnalysisSetting
     m = settings.models
     cf = crossfit_relevance(data, folds=settings.labels.rejudge_folds, seed=settings.seed,
                             params={"n_estimators": m.n_estimators,
-                                    "learning_rate": m.learning_rate})
+                                    "learning_rate": m.learning_rate}, n_jobs=m.n_jobs)
     s = ev.pairs[["query", "product_id"]].merge(cf, on=["query", "product_id"], how="left")
     return s["score"].to_numpy(float)
 

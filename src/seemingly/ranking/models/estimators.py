@@ -12,6 +12,7 @@ DataFrames with named feature columns, because the service matches features by n
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -88,6 +89,39 @@ class _LightGBMModel(BaseEstimator):  # type: ignore[misc]
         self.booster_ = lgb.train(params, self._dataset(X, y, weight, group),
                                   num_boost_round=self.n_estimators)
         self.feature_names_ = list(X.columns)
+
+    def binned(self, X: pd.DataFrame, y: Any, *, sample_weight: Any = None) -> lgb.Dataset:
+        """``X`` and its labels binned once, with this model's parameters, so several models
+        can be fitted on them (:meth:`fit_binned`) without binning each time."""
+        if not isinstance(X, pd.DataFrame):
+            raise TypeError("X must be a pandas DataFrame with named feature columns")
+        y = self._labels(np.asarray(y, dtype=float))
+        w = None if sample_weight is None else np.asarray(sample_weight, float)
+        cats = [c for c in CATEGORICAL if c in X.columns]
+        # the parameters lgb.train gives the Dataset in fit(), so the bins are the same
+        return lgb.Dataset(X, label=y, weight=w, categorical_feature=cats,
+                           feature_name=list(X.columns), free_raw_data=True,
+                           params=self._params()).construct()
+
+    def fit_binned(self, data: lgb.Dataset, *, use: Sequence[str] | None = None) -> Any:
+        """Fit on a Dataset from :meth:`binned`; ``use``: the features a tree may split on.
+
+        The others get a split-gain penalty of 0, so no tree splits on them: the trees
+        are the ones a fit on the ``use`` columns alone grows (LightGBM bins each feature on
+        its own), only the model keeps every column as input. That lets the feature sets
+        of an ablation share one binning.
+        """
+        names = list(data.get_feature_name())
+        keep = set(names if use is None else use)
+        extra = {} if keep >= set(names) else {
+            "feature_penalty": [1.0 if n in keep else 0.0 for n in names]}
+        self.booster_ = lgb.train({**self._params(), **extra}, data,
+                                  num_boost_round=self.n_estimators)
+        self.feature_names_ = names
+        return self
+
+    def _labels(self, y: np.ndarray) -> np.ndarray:
+        return y
 
     def _check(self, X: pd.DataFrame) -> pd.DataFrame:
         if not hasattr(self, "booster_"):
@@ -168,12 +202,15 @@ class RelevanceModel(_LightGBMModel):
     objective = "cross_entropy"
 
     def fit(self, X: pd.DataFrame, y: Any, *, sample_weight: Any = None) -> RelevanceModel:
-        y = np.asarray(y, dtype=float)
+        y = self._labels(np.asarray(y, dtype=float))
+        self._fit(X, y, None if sample_weight is None else np.asarray(sample_weight, float))
+        return self
+
+    def _labels(self, y: np.ndarray) -> np.ndarray:
         if len(y) and (np.nanmin(y) < 0 or np.nanmax(y) > 1):
             raise ValueError("RelevanceModel needs labels in [0, 1]: 0/1 relevance or a share "
                              "of relevant votes; rescale graded labels, e.g. (grade - 1) / 2")
-        self._fit(X, y, None if sample_weight is None else np.asarray(sample_weight, float))
-        return self
+        return y
 
 
 class OutcomeModel(_LightGBMModel):
@@ -187,11 +224,14 @@ class OutcomeModel(_LightGBMModel):
     objective = "cross_entropy"
 
     def fit(self, X: pd.DataFrame, y: Any, *, sample_weight: Any = None) -> OutcomeModel:
-        y = np.asarray(y, dtype=float)
-        if len(y) and (y.min() < 0 or y.max() > 1):
-            raise ValueError("OutcomeModel needs rates or 0/1 outcomes in [0, 1] as y")
+        y = self._labels(np.asarray(y, dtype=float))
         self._fit(X, y, None if sample_weight is None else np.asarray(sample_weight, float))
         return self
+
+    def _labels(self, y: np.ndarray) -> np.ndarray:
+        if len(y) and (y.min() < 0 or y.max() > 1):
+            raise ValueError("OutcomeModel needs rates or 0/1 outcomes in [0, 1] as y")
+        return y
 
 
 class JointRanker(_LightGBMModel):

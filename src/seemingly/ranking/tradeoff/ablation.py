@@ -18,14 +18,16 @@ bootstrap over queries (one set of draws for every variant, so the intervals are
 Fitting is the cost, so a model is fitted only when a variant changes it: a variant whose
 dropped features are constant in a model's training rows (the purchase history is 0 on every
 relevance-model row, for example) gets the full model, because a tree cannot split on a
-constant column and the fit is the same. The fits run on ``n_jobs`` threads (LightGBM
-releases the GIL while it trains, and each fit uses one thread).
+constant column and the fit is the same. Each model's training rows are binned once for
+all of its variants (a variant's dropped features get a zero split-gain penalty, which
+grows the trees a fit on its own columns would). The fits run on ``n_jobs`` threads
+(LightGBM releases the GIL while it trains, and each fit uses one thread).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,12 +98,15 @@ def _varying(rows: pd.DataFrame) -> set[str]:
     return out
 
 
-def _fit_one(name: str, rows: pd.DataFrame, cols: list[str], y: np.ndarray,
-             w: np.ndarray | None, params: dict[str, Any]) -> RelevanceModel | OutcomeModel:
-    X = rows[cols]  # selected in the worker: only the running fits hold a copy
-    if name == "relevance":
-        return RelevanceModel(**params).fit(X, y)
-    return OutcomeModel(**params).fit(X, y, sample_weight=w)
+def _fit_sets(name: str, rows: pd.DataFrame, y: np.ndarray, w: np.ndarray | None,
+              sets: list[tuple[str, ...]], params: dict[str, Any]
+              ) -> list[RelevanceModel | OutcomeModel]:
+    """One model per feature set in ``sets``, all on ``rows`` binned once (see
+    ``fit_binned``: the trees equal those of a fit on each set's columns alone)."""
+    cls = RelevanceModel if name == "relevance" else OutcomeModel
+    # selected in the worker: only the running fits hold a copy
+    data = cls(**params).binned(rows[list(FEATURE_NAMES)], y, sample_weight=w)
+    return [cls(**params).fit_binned(data, use=cols) for cols in sets]
 
 
 def fit_variants(folds: Sequence[ModelData], variants: Mapping[str, Sequence[str]] = VARIANTS,
@@ -114,28 +119,38 @@ def fit_variants(folds: Sequence[ModelData], variants: Mapping[str, Sequence[str
     (see the module doc); predict with ``X[model.feature_names_]``. ``prefit`` maps a fold
     to models already fitted on all features (the saved models of a single split), which
     are used for every variant that does not change them.
+
+    One task per fold and model bins its training rows once and fits every distinct
+    feature set on them; the tasks run on ``n_jobs`` threads.
     """
     p = {**(params or {}), "seed": seed}
     Key = tuple[int, str, tuple[str, ...]]  # fold, model, the features that vary
     ready: dict[Key, RelevanceModel | OutcomeModel] = {}
-    running: dict[Key, Future[RelevanceModel | OutcomeModel]] = {}
+    tasks: list[tuple[list[Key], tuple[Any, ...]]] = []
     plan: list[dict[str, dict[str, Key]]] = []
+    for i, d in enumerate(folds):
+        keys: dict[str, dict[str, Key]] = {v: {} for v in variants}
+        for name, (rows, y, w) in _training_rows(d).items():
+            varying = _varying(rows)
+            todo: list[Key] = []
+            for v, cols in variants.items():
+                key = (i, name, tuple(f for f in cols if f in varying))
+                keys[v][name] = key
+                if key in ready or key in todo:
+                    continue
+                if prefit and i in prefit and set(key[2]) == varying:
+                    ready[key] = prefit[i][name]
+                else:
+                    todo.append(key)
+            if todo:
+                tasks.append((todo, (name, rows, y, w, [k[2] for k in todo], p)))
+        plan.append(keys)
+    # longest first (rows x fits), so the last task to finish is a short one
+    tasks.sort(key=lambda t: -len(t[1][1]) * len(t[0]))
     with ThreadPoolExecutor(max_workers=max(n_jobs, 1)) as pool:
-        for i, d in enumerate(folds):
-            keys: dict[str, dict[str, Key]] = {v: {} for v in variants}
-            for name, (rows, y, w) in _training_rows(d).items():
-                varying = _varying(rows)
-                for v, cols in variants.items():
-                    key = (i, name, tuple(f for f in cols if f in varying))
-                    keys[v][name] = key
-                    if key in ready or key in running:
-                        continue
-                    if prefit and i in prefit and set(key[2]) == varying:
-                        ready[key] = prefit[i][name]
-                    else:
-                        running[key] = pool.submit(_fit_one, name, rows, list(cols), y, w, p)
-            plan.append(keys)
-        ready.update({k: f.result() for k, f in running.items()})
+        running = [(todo, pool.submit(_fit_sets, *args)) for todo, args in tasks]
+        for todo, fut in running:
+            ready.update(zip(todo, fut.result(), strict=True))
     return [{v: {name: ready[key] for name, key in by_model.items()}
              for v, by_model in keys.items()} for keys in plan]
 

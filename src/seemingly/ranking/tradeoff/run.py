@@ -9,6 +9,7 @@ all queries count towards the frontiers and the intervals are narrower.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -326,18 +327,20 @@ def _fold_sweeps(d: ModelData, fits: dict[str, dict[str, Any]], weights: np.ndar
             return m
 
         out[objective] = {}
-        # variants share fits (see fit_variants): predict each fitted model once
-        scores: dict[int, np.ndarray] = {}
+        # variants share fits (see fit_variants): predict each fitted model once, on
+        # n_jobs threads (LightGBM releases the GIL while it predicts)
+        distinct = {id(m): m for models in fits.values()
+                    for m in (models["relevance"], models[objective])}
 
-        def predict(m: Any, test: pd.DataFrame = test, scores: dict[int, np.ndarray] = scores
-                    ) -> np.ndarray:
-            if id(m) not in scores:
-                scores[id(m)] = m.predict(test[m.feature_names_])
-            return scores[id(m)]
+        def predict(m: Any, test: pd.DataFrame = test) -> np.ndarray:
+            return np.asarray(m.predict(test[m.feature_names_]))
+
+        with ThreadPoolExecutor(max_workers=max(o.get("n_jobs", 1), 1)) as pool:
+            scores = dict(zip(distinct, pool.map(predict, distinct.values()), strict=True))
 
         for v, models in fits.items():
             rel, obj = models["relevance"], models[objective]
-            rs, out_scores = predict(rel), predict(obj)
+            rs, out_scores = scores[id(rel)], scores[id(obj)]
             if held is not None and v == "full":
                 held[objective] = test.assign(relevance_score=rs,
                                               outcome_score=out_scores)[HELD_OUT]
@@ -388,7 +391,7 @@ def evaluate_tradeoff(data: ModelData, trained: TrainedModels | None = None, *,
          "aggregation": aggregation, "replicates": replicates, "stack_scores": stack_scores,
          "folds": folds, "seed": seed, "joint_params": joint_params,
          "label_prior": label_prior, "joint_objective": joint_objective,
-         "model_params": model_params, "joint": joint}
+         "model_params": model_params, "joint": joint, "n_jobs": n_jobs}
     if eval_folds == 1:
         ds = [data]
         prefit = {0: trained.models} if trained is not None else None
@@ -424,7 +427,7 @@ def evaluate_tradeoff(data: ModelData, trained: TrainedModels | None = None, *,
             abl[objective] = (sweeps, compare_variants(sweeps, n_boot=n_boot, seed=seed,
                                                        reference=reference))
     settings = {**{key: v for key, v in o.items()
-                   if key not in ("joint_params", "model_params")},
+                   if key not in ("joint_params", "model_params", "n_jobs")},
                 "eval_folds": eval_folds, "step": step, "n_boot": n_boot,
                 "joint_features": "factors + cross-fitted model scores" if stack_scores
                 else "factors"}
