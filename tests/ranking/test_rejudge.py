@@ -45,6 +45,23 @@ def test_mislabelled_share_by_hand() -> None:
                              confidence=0.9) == (None, None)
 
 
+def test_mislabelled_share_interval_matches_a_plain_bootstrap() -> None:
+    # the blocked draws against a one-draw-at-a-time query bootstrap (labels drawn per pair)
+    rng = np.random.default_rng(0)
+    n_q = 40
+    groups = rng.integers(0, n_q, 400)
+    k = rng.integers(1, 20, 400).astype(float)
+    p = rng.choice([0.0, 0.2, 0.9, 1.0], 400)
+    _, ci = mislabelled_share(k, p, groups, n_draws=4000, seed=3, confidence=0.9)
+    ref = np.empty(4000)
+    for b in range(4000):
+        times = np.bincount(rng.integers(0, n_q, n_q), minlength=n_q)[groups]
+        z = rng.random(400) < p
+        ref[b] = (times * k) @ z / (times * k).sum()
+    assert ci is not None
+    np.testing.assert_allclose(ci, np.quantile(ref, [0.05, 0.95]), atol=0.01)
+
+
 def test_flip_effects_by_hand() -> None:
     pairs = pd.DataFrame({"label": [True, False, False], "offers": [10, 20, 30],
                           "purchases": [5, 2, 3], "engagements": [6, 4, 5]})

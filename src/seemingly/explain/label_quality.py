@@ -200,11 +200,19 @@ def mislabelled_share(counts: np.ndarray, wrong: np.ndarray, groups: np.ndarray,
     rng = np.random.default_rng(seed)
     n_g = int(g.max()) + 1
     shares = np.empty(n_draws)
-    for b in range(n_draws):
-        w = rng.multinomial(n_g, np.full(n_g, 1.0 / n_g))[g] * k
-        z = rng.random(len(k)) < p
-        total = w.sum()
-        shares[b] = (w @ z) / total if total > 0 else np.nan
+    # draws in blocks, whole-array operations: one query resample (n_g uniform picks, as
+    # counts per query) and one label draw per pair per draw; a block of (draws x pairs)
+    # stays near 16 MB whatever the data's size
+    block = max(1, min(n_draws, 2_000_000 // max(len(k), n_g)))
+    for start in range(0, n_draws, block):
+        m = min(block, n_draws - start)
+        picks = rng.integers(0, n_g, (m, n_g)) + (np.arange(m) * n_g)[:, None]
+        times = np.bincount(picks.ravel(), minlength=m * n_g).reshape(m, n_g)
+        w = times[:, g] * k
+        z = rng.random((m, len(k))) < p
+        total = w.sum(1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shares[start:start + m] = np.where(total > 0, (w * z).sum(1) / total, np.nan)
     a = (1 - confidence) / 2
     lo, hi = np.nanquantile(shares, [a, 1 - a])
     return value, (float(lo), float(hi))
