@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from operator import itemgetter
 from typing import Any
 
@@ -116,13 +117,28 @@ class FeatureIndex:
             d[b] = max(d.get(b, 0.0), float(v))
 
     def _history(self, h: pd.DataFrame) -> None:
-        self.bought: dict[str, set[str]] = {}
-        self.bought_brands: dict[str, set[str]] = {}
+        # Built on first use: offline features come with the history columns computed in
+        # the engine (strictly before each offer), so the study never needs these sets, and
+        # at 10M offers they are millions of Python objects and most of the index's build.
+        self._history_frame = h
+
+    @cached_property
+    def bought(self) -> dict[str, set[str]]:
+        """user id -> the product ids they bought (the snapshot's purchase history)."""
+        h = self._history_frame
+        out: dict[str, set[str]] = {}
         for u, p in zip(h["user_id"].astype(str), h["product_id"].astype(str), strict=True):
-            self.bought.setdefault(u, set()).add(p)
-        hb = h[h["brand"].notna()]
+            out.setdefault(u, set()).add(p)
+        return out
+
+    @cached_property
+    def bought_brands(self) -> dict[str, set[str]]:
+        """user id -> the brands they bought."""
+        hb = self._history_frame[self._history_frame["brand"].notna()]
+        out: dict[str, set[str]] = {}
         for u, b in zip(hb["user_id"].astype(str), hb["brand"].astype(str), strict=True):
-            self.bought_brands.setdefault(u, set()).add(b)
+            out.setdefault(u, set()).add(b)
+        return out
 
     def token_info(self, text: str) -> TokenInfoValue:
         """Token set, stem set, number of tokens and the last token's stem (the head noun of
@@ -163,6 +179,8 @@ class FeatureIndex:
         pids = list(self.catalog_row)[:n]
         self.products.batch(pids, *(cols.get(c, none)[:n] for c in
                                     ("title", "category", "brand", "product_type")))
+        # the purchase histories, which the first request naming a user would build
+        _ = self.bought, self.bought_brands
         # and load (or, first time after an install, compile) the feature kernels
         title = cols.get("title", ["warm up"])[0] if n else "warm up"
         feature_matrix(Candidates.from_records(str(title), [
