@@ -265,3 +265,16 @@ def test_a_run_from_the_judgments_gets_the_share_of_queries_with_a_relevant_cand
     # NDCG@k is 1 wherever a relevant candidate exists (all relevant ones come first)
     assert ev.runs["judged"].ndcg_at_k.value == pytest.approx(share, abs=1e-12)
     assert ev.queries["relevance"] == len(pool["query"].unique())
+
+
+def test_write_run_lines_by_hand(tmp_path: Path) -> None:
+    from seemingly.ranking.evaluate.trec import write_run
+
+    frame = pd.DataFrame({"query": ["b", "a", "a", "a", "b"],
+                          "product_id": ["p2", "p9", "p1", "p3", "p1"],
+                          "score": np.array([0.5, 0.25, 0.25, 0.75, 0.5], np.float32)})
+    path = write_run(frame, {"a": "1", "b": "2"}, "t", tmp_path / "run.txt")
+    # per query: score descending, ties by product id ascending; qid order follows the query
+    assert path.read_text().splitlines() == [
+        "1 Q0 p3 1 0.75 t", "1 Q0 p1 2 0.25 t", "1 Q0 p9 3 0.25 t",
+        "2 Q0 p1 1 0.5 t", "2 Q0 p2 2 0.5 t"]
