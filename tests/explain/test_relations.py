@@ -133,3 +133,39 @@ def test_negative_prior_is_refused() -> None:
     p = ibis.memtable(pd.DataFrame({"product_a": ["a"], "product_b": ["b"]}))
     with pytest.raises(ValueError, match="prior"):
         copurchase_lift(p, b, prior=-1)
+
+
+def test_within_query_auc_all_at_once_equals_one_query_at_a_time() -> None:
+    import numpy as np
+
+    from seemingly.explain.relations_summary import _auc, _within_query_auc
+
+    rng = np.random.default_rng(4)
+    q = rng.integers(0, 300, 5000)
+    v = rng.integers(0, 6, 5000).astype(float)  # few values: many ties
+    y = rng.random(5000) < 0.3
+    got = _within_query_auc(q, y, v)
+    want = np.array([_auc(y[q == k], v[q == k]) if (q == k).any() else np.nan
+                     for k in range(300)])
+    np.testing.assert_array_equal(got, want)  # exact: counts and halves sum exactly
+    # by hand: scores 1 (pos), 2 (neg), 2 (pos): pos beats neg 0 of 1, ties half of 1 -> 0.25
+    assert _within_query_auc(np.zeros(3, int), np.array([True, False, True]),
+                             np.array([1.0, 2.0, 2.0]))[0] == 0.25
+
+
+def test_bootstrap_auc_in_chunks_equals_one_replicate_at_a_time() -> None:
+    import numpy as np
+
+    from seemingly.explain.relations_summary import _auc_setup, _bootstrap_auc, _weighted_auc
+
+    rng = np.random.default_rng(5)
+    codes = rng.integers(0, 37, 900)
+    y = rng.random(900) < 0.4
+    v = rng.integers(0, 9, 900).astype(float)
+    inverse, pos, n_groups = _auc_setup(y, v)
+    got = _bootstrap_auc(codes, 37, inverse, pos, n_groups, 250, seed=11, chunk=60)
+    r = np.random.default_rng(11)
+    want = [_weighted_auc(inverse, pos, n_groups,
+                          np.bincount(r.integers(0, 37, 37), minlength=37)[codes].astype(float))
+            for _ in range(250)]
+    np.testing.assert_array_equal(got, want)

@@ -98,6 +98,62 @@ def _auc(y: np.ndarray, s: np.ndarray) -> float:
     return _weighted_auc(*_auc_setup(y, s), np.ones(len(y)))
 
 
+def _bootstrap_auc(codes: np.ndarray, n_q: int, inverse: np.ndarray, pos: np.ndarray,
+                   n_groups: int, n_boot: int, seed: int, chunk: int = 100) -> np.ndarray:
+    """:func:`_weighted_auc` of ``n_boot`` query-bootstrap replicates (a replicate draws the
+    ``n_q`` queries with replacement; a row's weight is its query's count).
+
+    A replicate's positive and negative weight per tie group is its query counts times
+    a (queries x tie groups) table of counts, so a chunk of replicates is one sparse
+    product. The counts are whole numbers, so every sum is exact and each replicate equals
+    the one-at-a-time function's value, with the same draws."""
+    from scipy import sparse
+
+    def table(mask: np.ndarray) -> sparse.csr_matrix:
+        return sparse.csr_matrix((np.ones(int(mask.sum())), (codes[mask], inverse[mask])),
+                                 shape=(n_q, n_groups))
+
+    tp, tn = table(pos), table(~pos)
+    rng = np.random.default_rng(seed)
+    out = np.empty(n_boot)
+    for start in range(0, n_boot, chunk):
+        m = min(chunk, n_boot - start)
+        counts = np.stack([np.bincount(rng.integers(0, n_q, n_q), minlength=n_q)
+                           for _ in range(m)]).astype(float)
+        wp = np.asarray((tp.T @ counts.T).T)
+        wn = np.asarray((tn.T @ counts.T).T)
+        below = np.cumsum(wn, axis=1) - wn
+        denom = wp.sum(1) * wn.sum(1)
+        num = (wp * (below + 0.5 * wn)).sum(1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[start:start + m] = np.where(denom > 0, num / np.where(denom > 0, denom, 1.0),
+                                            np.nan)
+    return out
+
+
+def _within_query_auc(q: np.ndarray, pos: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """:func:`_auc` of every query at once (``q``: query codes 0..n-1, in the order of the
+    result): tie groups are runs of equal (query, value) after one sort, and a group's
+    negatives below are counted from its query's first group. Counts are whole numbers and
+    halves, so the sums are exact and each query's AUC equals the one-query function's."""
+    order = np.lexsort((v, q))
+    qs, vs, ps = q[order], v[order], pos[order]
+    new = np.r_[True, (qs[1:] != qs[:-1]) | (vs[1:] != vs[:-1])]
+    gid = np.cumsum(new) - 1
+    wp = np.bincount(gid, weights=ps.astype(float))
+    wn = np.bincount(gid, weights=(~ps).astype(float))
+    gq = qs[new]
+    below = np.cumsum(wn) - wn
+    first = np.r_[True, gq[1:] != gq[:-1]]
+    below -= np.repeat(below[first], np.diff(np.r_[np.flatnonzero(first), len(gq)]))
+    n_q = int(q.max()) + 1 if len(q) else 0
+    num = np.bincount(gq, weights=wp * (below + 0.5 * wn), minlength=n_q)
+    denom = np.bincount(gq, weights=wp, minlength=n_q) * np.bincount(gq, weights=wn,
+                                                                     minlength=n_q)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denom > 0, num / np.where(denom > 0, denom, 1.0), np.nan)
+
+
 def compare_groups(frame: pd.DataFrame, value: str, *, measure: str, confidence: float,
                    n_boot: int, seed: int) -> GroupComparison:
     """Relevant vs irrelevant means of ``value`` (described by ``measure``) over queries, and
@@ -118,19 +174,14 @@ def compare_groups(frame: pd.DataFrame, value: str, *, measure: str, confidence:
     rel, irr = per_q[True].to_numpy(), per_q[False].to_numpy()
     diff = rel - irr
     # within one query: the chance a relevant product beats an irrelevant one (ties half)
-    within = np.array([_auc(g["relevant"].to_numpy(), g[value].to_numpy())
-                       for _, g in f.groupby("query", sort=True)])
+    within = _within_query_auc(pd.factorize(f["query"], sort=True)[0],
+                               f["relevant"].to_numpy(bool), f[value].to_numpy(float))
     inverse, pos, n_groups = _auc_setup(f["relevant"].to_numpy(), f[value].to_numpy())
     auc = _weighted_auc(inverse, pos, n_groups, np.ones(len(f)))
     ci = None
     if n_boot > 0 and len(keep) >= 2:
         codes, _uniq = pd.factorize(f["query"])
-        rng = np.random.default_rng(seed)
-        # a replicate draws queries with replacement: a row's weight is its query's count
-        draws = [_weighted_auc(inverse, pos, n_groups,
-                               np.bincount(rng.integers(0, len(keep), len(keep)),
-                                           minlength=len(keep))[codes].astype(float))
-                 for _ in range(n_boot)]
+        draws = _bootstrap_auc(codes, len(keep), inverse, pos, n_groups, n_boot, seed)
         alpha = 1 - confidence
         lo, hi = np.nanquantile(draws, [alpha / 2, 1 - alpha / 2])
         ci = (float(lo), float(hi))
