@@ -83,14 +83,17 @@ def _child_null(a: argparse.Namespace) -> dict[str, Any]:
 
 
 def _child(args: list[str]) -> tuple[dict[str, Any], float]:
-    """Run this script's ``--child`` in a process; its result and its CPU seconds."""
+    """Run this script's ``--child`` in a process; its result (with ``peak_gb``, the child's
+    peak resident memory, DuckDB's included) and its CPU seconds."""
     with tempfile.NamedTemporaryFile(suffix=".json") as f:
         proc = subprocess.Popen([sys.executable, "-m", "bench.perf.bench_study", *args,
                                  "--result", f.name])
         _, status, usage = os.wait4(proc.pid, 0)
         if status:
             raise SystemExit(f"child {args} failed with status {status}")
-        return json.loads(Path(f.name).read_text()), usage.ru_utime + usage.ru_stime
+        out = json.loads(Path(f.name).read_text())
+        out["peak_gb"] = usage.ru_maxrss / 1024 ** 2  # KiB on Linux
+        return out, usage.ru_utime + usage.ru_stime
 
 
 def _store(work: Path, world: str, n: int, seed: int) -> Path:
@@ -101,9 +104,15 @@ def _store(work: Path, world: str, n: int, seed: int) -> Path:
     if not db.exists():
         data = work / f"{world}_{n}_{seed}"
         simulate(data, world, n_offers=n, seed=seed)
+        t = time.perf_counter()
         ingest(data, db)
+        INGEST[db] = time.perf_counter() - t
         shutil.rmtree(data)
     return db
+
+
+# seconds the ingest of each store this run built took (a store found on disk: not known)
+INGEST: dict[Path, float] = {}
 
 
 def _ci(lo_hi: list[float]) -> str:
@@ -120,10 +129,15 @@ def bench_size(n: int, work: Path, a: argparse.Namespace) -> None:
                          str(work / f"out_{n}_{name}"), *extra])
         print(f"\n{n:,} offers, {name}: wall {r['wall']:.1f} s, CPU {cpu:.1f} s "
               f"(user + system, all threads); one raw DuckDB scan of the offers "
-              f"{r['scan']:.3f} s; study / scan = {r['wall'] / max(r['scan'], 1e-9):.0f}x")
+              f"{r['scan']:.3f} s; study / scan = {r['wall'] / max(r['scan'], 1e-9):.0f}x; "
+              f"peak memory {r['peak_gb']:.2f} GB")
         print(f"  {'stage':<12}{'wall':>8}{'CPU':>8}")
         for stage, sec in r["timings"].items():
             print(f"  {stage:<12}{sec:8.1f}{r['cpu'].get(stage, float('nan')):8.1f} s")
+        if db in INGEST:
+            print(f"  + ingest of the simulated files (validate and load the store, as "
+                  f"`seemingly study DATA` does first): {INGEST[db]:.1f} s wall; study with "
+                  f"ingest {r['wall'] + INGEST[db]:.1f} s")
         for o, ci in r.get("crude", {}).items():
             print(f"  factor-aware - crude hypervolume, {o}: {_ci(ci)}"
                   f"{'  (above 0)' if ci[0] > 0 else '  (NOT above 0)'}")
