@@ -124,7 +124,7 @@ def test_fast_path_matches_reference(tmp_path: Path, seed: int) -> None:
 def test_unsorted_staging_falls_back_to_sort(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """If the staged rows were not in file order, the final write sorts: same store."""
+    """If the written rows were not in file order, the table is sorted once: same store."""
     data = tmp_path / "data"
     (data / "offers").mkdir(parents=True)
     PRODUCTS.to_parquet(data / "products.parquet")
@@ -132,8 +132,8 @@ def test_unsorted_staging_falls_back_to_sort(
     df.iloc[:1000].to_parquet(data / "offers" / "part-0.parquet")
     df.iloc[1000:].to_parquet(data / "offers" / "part-1.parquet")
     ingest(data, tmp_path / "a.duckdb")
-    build = sys.modules["seemingly.store.build"]
-    monkeypatch.setattr(build, "_in_file_order", lambda *a: False)
+    stage = sys.modules["seemingly.store.stage"]
+    monkeypatch.setattr(stage, "_in_file_order", lambda *a: False)
     ingest(data, tmp_path / "b.duckdb")
     a, b = open_store(tmp_path / "a.duckdb"), open_store(tmp_path / "b.duckdb")
     for t in ("offers", "quarantine", "products"):
@@ -145,12 +145,14 @@ def test_unsorted_staging_falls_back_to_sort(
 def test_in_file_order_detects_shuffled_rows(tmp_path: Path) -> None:
     import duckdb
 
-    build = sys.modules["seemingly.store.build"]
+    stage = sys.modules["seemingly.store.stage"]
     con = duckdb.connect()
-    con.execute("CREATE TEMP TABLE r AS SELECT 0 AS _file_idx, range + 1 AS _row FROM range(5)")
+    con.execute("CREATE TABLE r AS SELECT 0 AS _file_idx, range + 1 AS _row FROM range(5)")
     con.execute("INSERT INTO r SELECT 1, range + 1 FROM range(3)")
-    assert build._in_file_order(con, "r", 2)
-    con.execute("CREATE TEMP TABLE s AS SELECT * FROM r ORDER BY _file_idx DESC, _row")
-    assert not build._in_file_order(con, "s", 2)
-    con.execute("CREATE TEMP TABLE g AS SELECT * FROM r WHERE _row <> 2")  # a gap
-    assert not build._in_file_order(con, "g", 2)
+    assert stage._in_file_order(con, "r")
+    con.execute("CREATE TABLE s AS SELECT * FROM r ORDER BY _file_idx DESC, _row")
+    assert not stage._in_file_order(con, "s")
+    con.execute("CREATE TABLE g AS SELECT * FROM r WHERE _row <> 2")  # a gap is fine
+    assert stage._in_file_order(con, "g")
+    con.execute("CREATE TABLE d AS SELECT * FROM r UNION ALL SELECT 1, 3")  # a repeat is not
+    assert not stage._in_file_order(con, "d")
