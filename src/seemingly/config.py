@@ -149,7 +149,12 @@ class AnalysisSettings(BaseModel):
 
 
 class IngestSettings(BaseModel):
-    """Resource limits for the DuckDB engine while ingesting (None = DuckDB's default)."""
+    """Resource limits for the DuckDB engine while ingesting.
+
+    ``memory_limit`` None: seemingly's default (``store.default_memory_limit``: 4 GB, or half
+    the RAM of a smaller machine); ``threads`` None: DuckDB's default (one per core). DuckDB
+    spills beyond the limit to a temp folder beside the store, removed after the ingest.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

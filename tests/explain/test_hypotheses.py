@@ -162,6 +162,71 @@ def test_synthetic_effects_are_recovered_and_block_has_the_contract_shape() -> N
                        multipletests(p, method="holm")[1])
 
 
+def _curves_by_group_by(patterns: pd.DataFrame, confidence: float = 0.95) -> dict:
+    """The curves as the block computed them before label codes: a group-by of label text."""
+    from seemingly.config import HypothesisSettings
+    from seemingly.explain.hypotheses.core import _CONTINUOUS
+    from seemingly.explain.hypotheses.stats import binned_curve, edge_labels
+
+    irr = patterns[~patterns["relevant"]]
+    specs = {}
+    for hyp in ("popularity", "price", "semantic_relation", "copurchase_relation"):
+        col = _CONTINUOUS[hyp][1]
+        have = irr[irr[col].notna()]
+        edges = bin_edges(have[col].to_numpy(), have["offers"].to_numpy(),
+                          HypothesisSettings().curve_bins)
+        names = edge_labels(edges)
+        lab = pd.Series(pd.NA, index=patterns.index, dtype="object")
+        ok = patterns[col].notna()
+        lab[ok] = np.asarray(names, dtype=object)[
+            assign_bins(patterns.loc[ok, col].to_numpy(), edges)]
+        specs[hyp] = (lab, names)
+    specs["personal_history"] = (patterns["history"].map({0: "no", 1: "yes"}), ["no", "yes"])
+    specs["brand"] = (patterns["history_brand"].map({0: "no", 1: "yes"}), ["no", "yes"])
+    specs["query_length"] = (patterns["length_bin"], ["short", "medium", "long"])
+    cats = sorted(patterns["category"].astype(str).unique())
+    specs["category"] = (patterns["category"].astype(str), cats)
+    out: dict = {}
+    for hyp, (lab, order) in specs.items():
+        out[hyp] = {}
+        for outcome, col in (("purchase", "purchases"), ("engagement", "engagements")):
+            is_rel = patterns["relevant"]
+            out[hyp][outcome] = {
+                key: binned_curve(lab[m], patterns.loc[m, "offers"].to_numpy(),
+                                  patterns.loc[m, col].to_numpy(), order, confidence)
+                for key, mask in (("irrelevant", ~is_rel), ("relevant", is_rel))
+                for m in [mask & lab.notna()]
+            }
+    return out
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_curves_by_codes_equal_the_group_by_of_labels(seed: int) -> None:
+    from seemingly.config import HypothesisSettings
+    from seemingly.explain.hypotheses.core import _curves
+
+    patterns = synthetic_patterns(seed, n=20_000)
+    # a few missing factors, and a factor whose bins share a label (rounded edges)
+    patterns.loc[patterns.index[::7], "semantic"] = np.nan
+    patterns["copurchase"] = np.where(patterns["copurchase"] > 0.3, 0.3001, 0.3)
+    assert _curves(patterns, HypothesisSettings(), 0.95) == _curves_by_group_by(patterns)
+
+
+def test_cluster_score_sums_equal_a_scatter_add() -> None:
+    """The clustered covariance from bincount sums is the one np.add.at gave, bit for bit."""
+    d = _clustered_offers(4)
+    exog = pd.DataFrame({"const": 1.0, "x": d.x, "z": d.z.astype(float)})
+    fit = fit_clustered_logit(exog, d.y.to_numpy(), np.ones(len(d)), d.g.to_numpy())
+    x = exog.to_numpy()
+    p = 1 / (1 + np.exp(-np.clip(x @ fit.params, -700, 700)))
+    bread = np.linalg.pinv(x.T @ (x * (p * (1 - p))[:, None]))
+    codes, uniq = pd.factorize(d.g.to_numpy())
+    scores = np.zeros((len(uniq), x.shape[1]))
+    np.add.at(scores, codes, x * (d.y.to_numpy() - p)[:, None])
+    g = len(uniq)
+    assert np.array_equal(fit.cov, g / (g - 1) * bread @ (scores.T @ scores) @ bread)
+
+
 def test_no_effects_supports_nothing() -> None:
     res = analyze_patterns(synthetic_patterns(12, effects=False))
     assert not any(s for by in res.supported().values() for s in by.values())

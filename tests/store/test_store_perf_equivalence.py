@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from seemingly.config import IngestSettings
 from seemingly.contract import normalize_query
 from seemingly.store import ingest, open_store
 
@@ -29,10 +30,16 @@ PRODUCTS = pd.DataFrame(
 COLS = ["offer_id", "timestamp", "user_id", "query", "product_id", "engaged", "purchased"]
 
 
-def _offers(seed: int, n: int) -> pd.DataFrame:
+def _offers(seed: int, n: int, normal: bool = False) -> pd.DataFrame:
     """Random offers with planted faults: repeated ids, blank ids, unknown products, blank
-    queries (also after normalisation) and ids made only of spaces or holding a tab."""
+    queries (also after normalisation) and ids made only of spaces or holding a tab.
+
+    ``normal``: every query that is not blank is already normalised (the ingest then keeps
+    the raw query and needs no lookup in its final pass).
+    """
     rng = np.random.default_rng(seed)
+    queries = (["milk", "toy car", "bread", "red toy car"] if normal
+               else ["Milk", "milk ", "toy  car", "TOY CAR", "bread"])
     ids = rng.integers(0, int(n * 0.8), n)  # ~20 % repeated offer ids
     df: Any = pd.DataFrame(
         {
@@ -40,7 +47,7 @@ def _offers(seed: int, n: int) -> pd.DataFrame:
             "timestamp": pd.Timestamp("2024-01-01")
             + pd.to_timedelta(rng.integers(0, 10**6, n), "s"),
             "user_id": [f"u{i}" for i in rng.integers(0, 40, n)],
-            "query": rng.choice(["Milk", "milk ", "toy  car", "TOY CAR", "bread"], n),
+            "query": rng.choice(queries, n),
             "product_id": [f"p{i}" for i in rng.integers(0, 55, n)],  # p50..p54 unknown
             "engaged": rng.random(n) < 0.3,
             "purchased": rng.random(n) < 0.1,
@@ -87,21 +94,25 @@ def _reference(df: Any) -> tuple[list[str], list[tuple[int, str]]]:
     return accepted, quarantined
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_fast_path_matches_reference(tmp_path: Path, seed: int) -> None:
+@pytest.mark.parametrize(("seed", "normal"), [(1, False), (2, False), (3, True), (4, True)])
+def test_fast_path_matches_reference(tmp_path: Path, seed: int, normal: bool) -> None:
     data = tmp_path / "data"
     (data / "offers").mkdir(parents=True)
     PRODUCTS.to_parquet(data / "products.parquet")
-    df = _offers(seed, 3000)
+    df = _offers(seed, 3000, normal)
     cuts = [0, 700, 1500, 2300, 3000]  # four parts: three Parquet (one scan) and one CSV
     for i in range(3):
-        df.iloc[cuts[i] : cuts[i + 1]].to_parquet(data / "offers" / f"part-{i}.parquet")
+        # small row groups: DuckDB's threads then share each file, and the rows they write
+        # must still land in file order
+        df.iloc[cuts[i] : cuts[i + 1]].to_parquet(
+            data / "offers" / f"part-{i}.parquet", row_group_size=64
+        )
     df.iloc[cuts[3] :].to_csv(data / "offers" / "part-3.csv", index=False)
     accepted, quarantined = _reference(df)
     assert 0 < len(quarantined) < len(df)  # the planted faults are there
 
     db = tmp_path / "s.duckdb"
-    report = ingest(data, db)
+    report = ingest(data, db, IngestSettings(threads=4))
     store = open_store(db)
     o = store.table("offers").to_pandas()
     assert o.offer_id.tolist() == accepted  # same rows, in file order
@@ -124,7 +135,7 @@ def test_fast_path_matches_reference(tmp_path: Path, seed: int) -> None:
 def test_unsorted_staging_falls_back_to_sort(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """If the staged rows were not in file order, the final write sorts: same store."""
+    """If the written rows were not in file order, the table is sorted once: same store."""
     data = tmp_path / "data"
     (data / "offers").mkdir(parents=True)
     PRODUCTS.to_parquet(data / "products.parquet")
@@ -132,8 +143,8 @@ def test_unsorted_staging_falls_back_to_sort(
     df.iloc[:1000].to_parquet(data / "offers" / "part-0.parquet")
     df.iloc[1000:].to_parquet(data / "offers" / "part-1.parquet")
     ingest(data, tmp_path / "a.duckdb")
-    build = sys.modules["seemingly.store.build"]
-    monkeypatch.setattr(build, "_in_file_order", lambda *a: False)
+    stage = sys.modules["seemingly.store.stage"]
+    monkeypatch.setattr(stage, "_in_file_order", lambda *a: False)
     ingest(data, tmp_path / "b.duckdb")
     a, b = open_store(tmp_path / "a.duckdb"), open_store(tmp_path / "b.duckdb")
     for t in ("offers", "quarantine", "products"):
@@ -145,12 +156,14 @@ def test_unsorted_staging_falls_back_to_sort(
 def test_in_file_order_detects_shuffled_rows(tmp_path: Path) -> None:
     import duckdb
 
-    build = sys.modules["seemingly.store.build"]
+    stage = sys.modules["seemingly.store.stage"]
     con = duckdb.connect()
-    con.execute("CREATE TEMP TABLE r AS SELECT 0 AS _file_idx, range + 1 AS _row FROM range(5)")
+    con.execute("CREATE TABLE r AS SELECT 0 AS _file_idx, range + 1 AS _row FROM range(5)")
     con.execute("INSERT INTO r SELECT 1, range + 1 FROM range(3)")
-    assert build._in_file_order(con, "r", 2)
-    con.execute("CREATE TEMP TABLE s AS SELECT * FROM r ORDER BY _file_idx DESC, _row")
-    assert not build._in_file_order(con, "s", 2)
-    con.execute("CREATE TEMP TABLE g AS SELECT * FROM r WHERE _row <> 2")  # a gap
-    assert not build._in_file_order(con, "g", 2)
+    assert stage._in_file_order(con, "r")
+    con.execute("CREATE TABLE s AS SELECT * FROM r ORDER BY _file_idx DESC, _row")
+    assert not stage._in_file_order(con, "s")
+    con.execute("CREATE TABLE g AS SELECT * FROM r WHERE _row <> 2")  # a gap is fine
+    assert stage._in_file_order(con, "g")
+    con.execute("CREATE TABLE d AS SELECT * FROM r UNION ALL SELECT 1, 3")  # a repeat is not
+    assert not stage._in_file_order(con, "d")

@@ -217,7 +217,11 @@ def _parts(
         # as an order). Counted twice, an offer's own purchase would survive the leave-one-out
         # popularity and sit in the baskets its co-purchase relation is read from; so an order
         # row matching an offer purchase (user, product, timestamp) is that same purchase.
-        outside = orders.anti_join(buys, ["user_id", "product_id", "timestamp"])
+        # (the select makes it one node, so the SQL computes the anti-join once for both
+        # uses below instead of once each)
+        outside = orders.anti_join(buys, ["user_id", "product_id", "timestamp"]).select(
+            *orders.columns
+        )
         purchases = buys.union(outside.select("user_id", "product_id", "timestamp"))
         baskets = purchase_baskets(
             outside, basket=settings.copurchase_basket, window_days=settings.copurchase_window_days

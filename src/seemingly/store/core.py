@@ -19,7 +19,25 @@ from seemingly.store.ingest_report import IngestReport
 if TYPE_CHECKING:
     from ibis.backends.duckdb import Backend as DuckDBBackend
 
-__all__ = ["Store", "open_store"]
+__all__ = ["Store", "default_memory_limit", "open_store"]
+
+_GIB = 1024**3
+
+
+def default_memory_limit() -> str:
+    """The DuckDB memory limit seemingly sets when none is given: 4 GB, or half the RAM of a
+    smaller machine.
+
+    DuckDB's own default (80 % of RAM) lets one hash join of a large store take most of a
+    shared machine; with the limit, DuckDB spills what does not fit to its temp directory
+    (beside the store), and the process stays under about 6 GB at 100M offers.
+    """
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not a POSIX system: assume enough RAM
+        ram = 16 * _GIB
+    mib = min(4 * _GIB, ram // 2) // 2**20
+    return f"{mib}MiB"
 
 
 class Store:
@@ -63,10 +81,14 @@ class Store:
         return f"Store({str(self.path)!r})"
 
 
-def open_store(path: str | os.PathLike[str], *, read_only: bool = True) -> Store:
+def open_store(
+    path: str | os.PathLike[str], *, read_only: bool = True, memory_limit: str | None = None
+) -> Store:
     """Open a store file written by :func:`seemingly.store.ingest`.
 
     Read-only by default, so several processes (the report, the service) can open it at once.
+    DuckDB's memory limit is ``memory_limit`` (default :func:`default_memory_limit`); beyond
+    it DuckDB spills to its temp directory (``<store>.tmp`` beside a read-only store).
 
     Examples
     --------
@@ -85,6 +107,7 @@ def open_store(path: str | os.PathLike[str], *, read_only: bool = True) -> Store
         )
     con = ibis.duckdb.connect(str(p), read_only=read_only)
     con.raw_sql("SET TimeZone = 'UTC'")
+    con.raw_sql(f"SET memory_limit = '{memory_limit or default_memory_limit()}'")
     rows = (
         con.con.execute("SELECT value FROM seemingly_meta WHERE key = 'report'").fetchall()
         if _has_meta(con)

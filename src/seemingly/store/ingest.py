@@ -23,7 +23,7 @@ from seemingly.config import IngestSettings
 from seemingly.errors import ContractError
 from seemingly.outputs import check_file_target, output_lock
 from seemingly.store.build import build
-from seemingly.store.core import Store, open_store
+from seemingly.store.core import Store, default_memory_limit, open_store
 from seemingly.store.frames import FrameLike, as_pandas
 from seemingly.store.ingest_report import IngestReport
 from seemingly.store.sources import DB_SUFFIXES, discover, fingerprint_files, frame_sources, sql_str
@@ -85,8 +85,8 @@ def _build_locked(
             con.execute(f"SET temp_directory = {sql_str(str(scratch[2]))}")
             # DuckDB's own bar would write into the caller's stdout (CLI JSON, test output).
             con.execute("SET enable_progress_bar = false")
-            if settings.memory_limit:
-                con.execute(f"SET memory_limit = {sql_str(settings.memory_limit)}")
+            limit = settings.memory_limit or default_memory_limit()
+            con.execute(f"SET memory_limit = {sql_str(limit)}")
             if settings.threads:
                 con.execute(f"SET threads = {int(settings.threads)}")
             report = fill(con)

@@ -16,7 +16,6 @@ from seemingly.explain.hypotheses.stats import (
     ClusteredFit,
     assign_bins,
     bin_edges,
-    binned_curve,
     edge_labels,
     holm,
 )
@@ -131,12 +130,45 @@ def _length_summary(short: dict[str, Any] | None, long: dict[str, Any] | None) -
             "p_value": max(short["p_value"], long["p_value"]), "direction": direction}
 
 
+def _codes(labels: pd.Series, order: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Per pattern, the index of its label among the distinct labels of ``order`` (-1: no
+    label), and those distinct labels."""
+    names = list(dict.fromkeys(order))
+    lookup = {n: k for k, n in enumerate(names)}
+    codes = np.full(len(labels), -1, dtype=np.int64)
+    cat = pd.Categorical(labels)
+    known = np.array([lookup.get(str(c), -1) for c in cat.categories], dtype=np.int64)
+    have = cat.codes >= 0
+    codes[have] = known[cat.codes[have]]
+    return codes, names
+
+
+def _curve(codes: np.ndarray, names: list[str], order: list[str], trials: np.ndarray,
+           successes: np.ndarray, confidence: float) -> list[dict[str, Any]]:
+    """:func:`binned_curve` from label codes: bincount instead of a group-by of labels (the
+    sums are of integer counts, so they are the same numbers)."""
+    ok = codes >= 0
+    n = np.bincount(codes[ok], weights=trials[ok], minlength=len(names))
+    s = np.bincount(codes[ok], weights=successes[ok], minlength=len(names))
+    index = {name: k for k, name in enumerate(names)}
+    rows: list[dict[str, Any]] = []
+    for label in order:
+        k = index[label]
+        if n[k] <= 0:
+            continue
+        lo, hi = wilson(np.array([s[k]]), np.array([n[k]]), confidence)
+        rows.append({"bin": label, "offers": int(n[k]), "rate": s[k] / n[k],
+                     "ci": [float(lo[0]), float(hi[0])]})
+    return rows
+
+
 def _curves(patterns: pd.DataFrame, settings: HypothesisSettings, confidence: float
             ) -> dict[str, dict[str, dict[str, list[dict[str, Any]]]]]:
     """curve[hypothesis][outcome] = {"irrelevant": [...], "relevant": [...]}."""
     irr = patterns[~patterns["relevant"]]
     out: dict[str, dict[str, dict[str, list[dict[str, Any]]]]] = {}
-    specs: dict[str, tuple[str, pd.Series, list[str]]] = {}
+    # hypothesis -> (label code per pattern, distinct labels, labels in curve order)
+    specs: dict[str, tuple[np.ndarray, list[str], list[str]]] = {}
     for hyp in ("popularity", "price", "semantic_relation", "copurchase_relation"):
         col = _CONTINUOUS[hyp][1]
         have = irr[irr[col].notna()]
@@ -145,26 +177,36 @@ def _curves(patterns: pd.DataFrame, settings: HypothesisSettings, confidence: fl
             continue
         edges = bin_edges(have[col].to_numpy(), have["offers"].to_numpy(), settings.curve_bins)
         names = edge_labels(edges)
-        lab = pd.Series(pd.NA, index=patterns.index, dtype="object")
-        ok = patterns[col].notna()
-        lab[ok] = np.asarray(names, dtype=object)[assign_bins(patterns.loc[ok, col].to_numpy(),
-                                                              edges)]
-        specs[hyp] = (col, lab, names)
+        distinct = list(dict.fromkeys(names))
+        lookup = {n: k for k, n in enumerate(distinct)}
+        # bins whose labels read the same are one point of the curve, as a group-by of the
+        # labels makes them
+        bin_code = np.array([lookup[n] for n in names], dtype=np.int64)
+        values = patterns[col].to_numpy(dtype=np.float64)
+        ok = ~np.isnan(values)
+        codes = np.full(len(patterns), -1, dtype=np.int64)
+        codes[ok] = bin_code[assign_bins(values[ok], edges)]
+        specs[hyp] = (codes, distinct, names)
     yes_no = ["no", "yes"]
-    specs["personal_history"] = ("history", patterns["history"].map({0: "no", 1: "yes"}), yes_no)
-    specs["brand"] = ("history_brand", patterns["history_brand"].map({0: "no", 1: "yes"}), yes_no)
-    specs["query_length"] = ("length_bin", patterns["length_bin"], ["short", "medium", "long"])
+    for hyp, col in (("personal_history", "history"), ("brand", "history_brand")):
+        codes, distinct = _codes(patterns[col].map({0: "no", 1: "yes"}), yes_no)
+        specs[hyp] = (codes, distinct, yes_no)
+    length_order = ["short", "medium", "long"]
+    codes, distinct = _codes(patterns["length_bin"].astype(str), length_order)
+    specs["query_length"] = (codes, distinct, length_order)
     cats = sorted(patterns["category"].astype(str).unique())
-    specs["category"] = ("category", patterns["category"].astype(str), cats)
-    for hyp, (_, lab, order) in specs.items():
+    codes, distinct = _codes(patterns["category"].astype(str), cats)
+    specs["category"] = (codes, distinct, cats)
+    is_rel = patterns["relevant"].to_numpy(dtype=bool)
+    offers = patterns["offers"].to_numpy()
+    for hyp, (codes, distinct, order) in specs.items():
         out[hyp] = {}
         for outcome, col in OUTCOME_COUNTS.items():
+            successes = patterns[col].to_numpy()
             by_rel = {}
-            is_rel = patterns["relevant"]
             for key, mask in (("irrelevant", ~is_rel), ("relevant", is_rel)):
-                m = mask & lab.notna()
-                by_rel[key] = binned_curve(lab[m], patterns.loc[m, "offers"].to_numpy(),
-                                           patterns.loc[m, col].to_numpy(), order, confidence)
+                by_rel[key] = _curve(codes[mask], distinct, order, offers[mask],
+                                     successes[mask], confidence)
             out[hyp][outcome] = by_rel
     return out
 

@@ -167,10 +167,13 @@ def fit_clustered_logit(
         bread = np.linalg.pinv(hessian)
         resid = successes - trials * p
         codes, n_clusters = _cluster_codes(groups)
-        # per-cluster score sums without an n x k temporary per column: one sparse-like
-        # scatter-add of the weighted rows
-        cluster_scores = np.zeros((n_clusters, x.shape[1]))
-        np.add.at(cluster_scores, codes, x * resid[:, None])
+        # per-cluster score sums, one column at a time: bincount adds in row order, as
+        # np.add.at does (so the sums are the same to the last bit), several times faster
+        scores = x * resid[:, None]
+        cluster_scores = np.column_stack(
+            [np.bincount(codes, weights=scores[:, j], minlength=n_clusters)
+             for j in range(x.shape[1])]
+        ) if x.shape[1] else np.zeros((n_clusters, 0))
         meat = cluster_scores.T @ cluster_scores
     factor = n_clusters / (n_clusters - 1) if n_clusters > 1 else 1.0
     cov = factor * bread @ meat @ bread

@@ -21,12 +21,13 @@ from pyspark.sql import functions as F
 
 from seemingly.contract import CONTRACT_VERSION, TABLES, normalize_query, query_length
 from seemingly.errors import ContractError
-from seemingly.store.build import _DEFAULT_WHEN_ABSENT, _KINDS, _REPAIRS
+from seemingly.store.build import _DEFAULT_WHEN_ABSENT, _KINDS
 from seemingly.store.ingest_report import IngestReport, TableReport
 from seemingly.store.rules import missing_columns_error
 from seemingly.store.sources import Source, ignored_warnings, require_products
 from seemingly.store.spark.files import file_format, list_sources, read_files, with_rows
 from seemingly.store.spark.rules import label_kind, parse_columns, spark_type
+from seemingly.store.stage import REPAIRS as _REPAIRS
 
 __all__ = ["SparkTables", "build_spark"]
 
