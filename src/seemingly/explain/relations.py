@@ -202,13 +202,17 @@ def copurchase_lift(
     # the baskets are derived once, inside the one query that uses them
     n_baskets = items.aggregate(n_baskets=_.basket_id.nunique())
     counts = items.group_by("product_id").agg(n=_.count())
-    # Only baskets that hold some product_a are expanded, and each only by that product's pairs.
-    left = items.rename(product_a="product_id").join(pairs, "product_a")
-    right = items.rename(product_b="product_id", basket_b="basket_id")
-    both = left.join(
-        right, [left.basket_id == right.basket_b, left.product_b == right.product_b]
-    )
-    n_ab = both.group_by(["product_a", "product_b"]).agg(n_ab=_.count())
+    # Products bought together, counted from the baskets themselves: the self-join costs the
+    # sum of squared basket sizes (orders hold a few products). Expanding each basket by its
+    # products' candidate pairs instead costs baskets x pairs per product, and a product has
+    # hundreds of pairs: at 100M offers that was billions of rows and 50 GB of spill.
+    # Only products of some pair take part.
+    a = items.rename(product_a="product_id").semi_join(
+        pairs.select("product_a").distinct(), "product_a")
+    b = items.rename(product_b="product_id", basket_b="basket_id").semi_join(
+        pairs.select("product_b").distinct(), "product_b")
+    n_ab = (a.join(b, a.basket_id == b.basket_b).filter(_.product_a != _.product_b)
+            .group_by(["product_a", "product_b"]).agg(n_ab=_.count()))
     ca = counts.rename(product_a="product_id", n_a="n")
     cb = counts.rename(product_b="product_id", n_b="n")
     out = (
