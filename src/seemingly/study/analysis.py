@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -68,6 +69,10 @@ class Context:
     tradeoff_result: TradeoffResult | None = None
     # blocks one builder makes for another to return (position -> overview_corrected)
     made: dict[str, BaseModel] = field(default_factory=dict)
+    #: blocks computed beside another stage (labels beside the trade-off's fits): the
+    #: block's builder takes the result, or the exception, from here
+    beside: dict[str, Future[tuple[BaseModel | None, list[str]]]] = field(
+        default_factory=dict)
 
     def require(self, block: str, *tables: str) -> bool:
         """True when the store has ``tables``; otherwise record why ``block`` is skipped."""
@@ -174,10 +179,17 @@ def _tradeoff(ctx: Context) -> TradeoffBlock | None:
         return None
     try:
         data = tradeoff_data(ctx.store, ctx.settings)
-        trained = fit_tradeoff_models(data, ctx.settings)
-        # the models block saves these even when the evaluation below finds too few queries
-        ctx.fitted = (trained, data)
-        result, _ = run_tradeoff(ctx.store, ctx.settings, data, trained)
+        with ThreadPoolExecutor(max_workers=1) as beside:
+            # Label quality needs the engine and the model data, the fits and the evaluation
+            # below only the model data and LightGBM, which leaves a core idle between its
+            # fits: the labels are computed beside them, and the engine has one user at a
+            # time.
+            if ctx.store.has("judgments"):
+                ctx.beside["labels"] = beside.submit(_labels_block, ctx, data)
+            trained = fit_tradeoff_models(data, ctx.settings)
+            # the models block saves these even when the evaluation finds too few queries
+            ctx.fitted = (trained, data)
+            result, _ = run_tradeoff(ctx.store, ctx.settings, data, trained)
         held = {o.objective: o.held_out for o in (result.purchase, result.engagement)
                 if o.held_out is not None}
         ctx.rankings = (held, [float(w) for w in result.purchase.fusion.weights])
@@ -230,13 +242,23 @@ def _models(ctx: Context) -> ModelsBlock | None:
 
 def _labels(ctx: Context) -> LabelsBlock | None:
     """Label quality and the re-judging queues; the hypotheses re-run on corrected labels."""
+    pending = ctx.beside.pop("labels", None)
+    if pending is not None:  # computed beside the trade-off (its errors surface here)
+        block, warnings = pending.result()
+    else:
+        if not ctx.require("labels", "judgments"):
+            return None
+        block, warnings = _labels_block(ctx, ctx.fitted[1] if ctx.fitted is not None else None)
+    ctx.warnings.extend(warnings)
+    return block  # type: ignore[return-value]
+
+
+def _labels_block(ctx: Context, data: ModelData | None) -> tuple[LabelsBlock, list[str]]:
+    """The labels block and its warnings (reads ``ctx``, changes nothing in it: it may run
+    in another thread, see ``_tradeoff``)."""
     from seemingly.ranking.rejudge import label_quality
 
-    if not ctx.require("labels", "judgments"):
-        return None
-    data = ctx.fitted[1] if ctx.fitted is not None else None
     lq = label_quality(ctx.store, ctx.settings, data=data)
-    ctx.warnings.extend(f"labels: {w}" for w in lq.warnings)
     original = ctx.built.get("hypotheses")
     verdicts = None
     if isinstance(original, HypothesesBlock) and ctx.store.has("offers"):
@@ -244,7 +266,7 @@ def _labels(ctx: Context) -> LabelsBlock | None:
 
         verdicts = corrected_verdicts(ctx.store, ctx.settings, original,
                                       lq.corrected(ctx.settings.labels.wrong_at))
-    return lq.to_block(ctx.settings, verdicts)
+    return lq.to_block(ctx.settings, verdicts), [f"labels: {w}" for w in lq.warnings]
 
 
 def _off_policy(ctx: Context) -> OffPolicyBlock | None:

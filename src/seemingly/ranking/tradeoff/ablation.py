@@ -104,9 +104,10 @@ def _fit_sets(name: str, rows: pd.DataFrame, y: np.ndarray, w: np.ndarray | None
     """One model per feature set in ``sets``, all on ``rows`` binned once (see
     ``fit_binned``: the trees equal those of a fit on each set's columns alone)."""
     cls = RelevanceModel if name == "relevance" else OutcomeModel
+    models = [cls(**params) for _ in sets]
     # selected in the worker: only the running fits hold a copy
-    data = cls(**params).binned(rows[list(FEATURE_NAMES)], y, sample_weight=w)
-    return [cls(**params).fit_binned(data, use=cols) for cols in sets]
+    data = models[0].binned(rows[list(FEATURE_NAMES)], y, sample_weight=w)
+    return [m.fit_binned(data, use=cols) for m, cols in zip(models, sets, strict=True)]
 
 
 def fit_variants(folds: Sequence[ModelData], variants: Mapping[str, Sequence[str]] = VARIANTS,
