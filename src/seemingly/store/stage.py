@@ -358,12 +358,13 @@ def write_accepted(
         f'CAST({e} AS {t}) AS "{n}"'
         for (n, t), e in zip(store_columns(table), _accepted_exprs(table, lk).values(), strict=True)
     )
-    # Rows with a row-local problem are in the bitmap too; the filter on _problems is cheap
-    # and makes the plan's intent plain.
-    where.insert(0, "s._problems = ''")
+    # Every row that broke a rule is in the bitmap (bad_rows keeps them all), so the row
+    # rules need not run again here: without a filter on _problems DuckDB drops their columns
+    # from the scan's projection.
+    filt = f" WHERE {' AND '.join(where)}" if where else ""
     con.execute(
         f'CREATE TABLE main."{table}" AS SELECT {cols}, s._file_idx AS _file_idx, '
-        f"s._row AS _row FROM _src_{table} s{cross} WHERE {' AND '.join(where)}"
+        f"s._row AS _row FROM _src_{table} s{cross}{filt}"
     )
     if not _in_file_order(con, table):
         # DuckDB did not keep the input order (it does for this plan today): sort once.
