@@ -75,6 +75,7 @@ class _Profiler:
 
     def __init__(self) -> None:
         self.statements: list[dict[str, Any]] = []
+        self.settings: tuple[Any, ...] | None = None
         self.peak_temp = 0
         self.spilled = 0
 
@@ -148,7 +149,7 @@ def _stage_ingest(a: argparse.Namespace) -> dict[str, Any]:
     from seemingly.store import ingest
 
     # the package exports the function under the module's name
-    ingest_module = sys.modules["seemingly.store.ingest"]
+    ingest_module: Any = sys.modules["seemingly.store.ingest"]
     profiler = _Profiler()
     real_build = ingest_module.build
 
@@ -157,17 +158,17 @@ def _stage_ingest(a: argparse.Namespace) -> dict[str, Any]:
         settings = con.execute(
             "SELECT current_setting('memory_limit'), current_setting('threads'), "
             "current_setting('temp_directory')").fetchone()
-        profiler.settings = settings  # type: ignore[attr-defined]
+        profiler.settings = settings
         return real_build(_Recording(con, profiler), *args, **kwargs)
 
-    ingest_module.build = build  # type: ignore[assignment]
+    ingest_module.build = build
     t = time.perf_counter()
     report = ingest(a.data, a.db)
     seconds = time.perf_counter() - t
     offers = report.tables["offers"]
     return {"seconds": seconds, "accepted": offers.accepted, "quarantined": offers.quarantined,
             "store_mb": Path(a.db).stat().st_size / MB, "profile": profiler.summary(),
-            "settings": list(profiler.settings)}  # type: ignore[attr-defined]
+            "settings": list(profiler.settings or ())}
 
 
 def _stage_ingest_floor(a: argparse.Namespace) -> dict[str, Any]:

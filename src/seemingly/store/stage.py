@@ -30,6 +30,7 @@ import pyarrow as pa
 
 from seemingly.contract import TABLES, normalize_query, query_length
 from seemingly.store.ingest_report import TableReport
+from seemingly.store.sources import sql_str
 
 __all__ = ["Lookups", "Summary", "lookups", "stage_view", "summarise", "write_accepted"]
 
@@ -69,6 +70,19 @@ class Lookups:
     # + 1: the stored query is the raw one and needs no lookup in the final pass
     plain: bool
     products: bool  # product_id is checked against main.products
+    # plain, and few raw queries are blank after normalisation: these, so that the rule is
+    # an IN list and the staged rows need no join with the query map at all
+    blanks: tuple[str, ...] | None = None
+
+
+# Longest IN list of blank raw queries written into the SQL (beyond it: the join).
+_MAX_BLANKS = 256
+
+
+def _token_count(col: str) -> str:
+    """SQL: the tokens of an already normal query (single spaces between tokens)."""
+    spaces = f"strlen({col}) - strlen(replace({col}, ' ', ''))"
+    return f"CASE WHEN {col} = '' THEN 0 ELSE {spaces} + 1 END"
 
 
 def lookups(con: duckdb.DuckDBPyConnection, table: str) -> Lookups:
@@ -97,13 +111,24 @@ def lookups(con: duckdb.DuckDBPyConnection, table: str) -> Lookups:
             }
         ),
     )
-    return Lookups(name, plain, has_product)
+    blanks = tuple(q for q, n in zip(raw, norm, strict=True) if n == "")
+    return Lookups(name, plain, has_product,
+                   blanks if plain and len(blanks) <= _MAX_BLANKS else None)
+
+
+def _direct(lk: Lookups) -> bool:
+    """Whether the staged rows read the query straight from the source (no map join)."""
+    return lk.qmap is not None and lk.plain and lk.blanks is not None
 
 
 def _lookup_rules(lk: Lookups) -> list[tuple[str, str, str]]:
     """(problem token, condition, detail SQL) of the rules that need the lookups, in order."""
     rules = []
-    if lk.qmap is not None:
+    if _direct(lk):
+        listed = ", ".join(sql_str(b) for b in lk.blanks or ())
+        blank = f"(s.query IS NULL OR s.query IN ({listed}))" if listed else "(s.query IS NULL)"
+        rules.append(("blank_query:query", blank, "'query=' || coalesce(s.query, 'NULL')"))
+    elif lk.qmap is not None:
         rules.append(("blank_query:query", "(q.norm IS NULL OR q.norm = '')",
                       "'query=' || coalesce(s.query, 'NULL')"))
     if lk.products:
@@ -121,9 +146,11 @@ def stage_view(con: duckdb.DuckDBPyConnection, table: str, lk: Lookups) -> str:
     """
     spec = TABLES[table]
     joins, cols = [], []
+    query = (f"s.query AS query, {_token_count('s.query')} AS query_length" if _direct(lk)
+             else "q.norm AS query, q.qlen AS query_length")
     for n in spec.column_names:
-        cols.append("q.norm AS query, q.qlen AS query_length" if n == "query" else f's."{n}"')
-    if lk.qmap is not None:
+        cols.append(query if n == "query" else f's."{n}"')
+    if lk.qmap is not None and not _direct(lk):
         joins.append(f"LEFT JOIN {lk.qmap} q ON s.query = q.raw")
     if lk.products:
         joins.append("LEFT JOIN main.products p ON s.product_id = p.product_id")
@@ -283,8 +310,7 @@ def _accepted_exprs(table: str, lk: Lookups) -> dict[str, str]:
         if lk.plain:
             # a normal query's tokens are separated by single spaces (see Lookups.plain)
             exprs["query"] = "s.query"
-            qlen = ("CASE WHEN s.query = '' THEN 0 "
-                    "ELSE strlen(s.query) - strlen(replace(s.query, ' ', '')) + 1 END")
+            qlen = _token_count("s.query")
         else:
             code = f"1 + enum_code(CAST(s.query AS _qenum_{table}))"
             exprs["query"] = f"_lk.norm[{code}]"
@@ -332,12 +358,13 @@ def write_accepted(
         f'CAST({e} AS {t}) AS "{n}"'
         for (n, t), e in zip(store_columns(table), _accepted_exprs(table, lk).values(), strict=True)
     )
-    # Rows with a row-local problem are in the bitmap too; the filter on _problems is cheap
-    # and makes the plan's intent plain.
-    where.insert(0, "s._problems = ''")
+    # Every row that broke a rule is in the bitmap (bad_rows keeps them all), so the row
+    # rules need not run again here: without a filter on _problems DuckDB drops their columns
+    # from the scan's projection.
+    filt = f" WHERE {' AND '.join(where)}" if where else ""
     con.execute(
         f'CREATE TABLE main."{table}" AS SELECT {cols}, s._file_idx AS _file_idx, '
-        f"s._row AS _row FROM _src_{table} s{cross} WHERE {' AND '.join(where)}"
+        f"s._row AS _row FROM _src_{table} s{cross}{filt}"
     )
     if not _in_file_order(con, table):
         # DuckDB did not keep the input order (it does for this plan today): sort once.
