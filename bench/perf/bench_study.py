@@ -7,7 +7,9 @@ raw DuckDB scan of the offers in the same run, and the ablation's done-means.
     nice .venv/bin/python -m bench.perf.bench_study --offers 200000 --null-seeds 10
 
 Each study runs in its own child process; its CPU time (user + system, every thread, DuckDB's
-and LightGBM's included) comes from ``os.wait4``. The baseline is a scan of every offer
+and LightGBM's included) and peak memory come from ``os.wait4``. The label-quality block is
+computed beside the trade-off's fits, so the ``labels`` line is ~0 and its time is in the
+``tradeoff`` line. The baseline is a scan of every offer
 (``count(*)``, the purchase and engagement sums, distinct queries) in the same store, timed
 in that child just before the study: on a shared machine both move with the load, their
 ratio less. ``--before`` also runs the trade-off as it was before issue 15 (joint model on,
