@@ -73,11 +73,12 @@ class _LightGBMModel(BaseEstimator):  # type: ignore[misc]
         }
 
     def _dataset(self, X: pd.DataFrame, y: np.ndarray, weight: np.ndarray | None,
-                 group: np.ndarray | None) -> lgb.Dataset:
+                 group: np.ndarray | None, params: dict[str, Any] | None = None
+                 ) -> lgb.Dataset:
         cats = [c for c in CATEGORICAL if c in X.columns]
         return lgb.Dataset(X, label=y, weight=weight, group=group, categorical_feature=cats,
                            feature_name=list(X.columns), free_raw_data=True,
-                           params={"verbosity": -1})
+                           params=params or {"verbosity": -1})
 
     def _fit(self, X: pd.DataFrame, y: np.ndarray, weight: np.ndarray | None = None,
              group: np.ndarray | None = None, extra: dict[str, Any] | None = None) -> None:
@@ -97,11 +98,8 @@ class _LightGBMModel(BaseEstimator):  # type: ignore[misc]
             raise TypeError("X must be a pandas DataFrame with named feature columns")
         y = self._labels(np.asarray(y, dtype=float))
         w = None if sample_weight is None else np.asarray(sample_weight, float)
-        cats = [c for c in CATEGORICAL if c in X.columns]
         # the parameters lgb.train gives the Dataset in fit(), so the bins are the same
-        return lgb.Dataset(X, label=y, weight=w, categorical_feature=cats,
-                           feature_name=list(X.columns), free_raw_data=True,
-                           params=self._params()).construct()
+        return self._dataset(X, y, w, None, params=self._params()).construct()
 
     def fit_binned(self, data: lgb.Dataset, *, use: Sequence[str] | None = None) -> Any:
         """Fit on a Dataset from :meth:`binned`; ``use``: the features a tree may split on.
