@@ -138,7 +138,10 @@ def test_negative_prior_is_refused() -> None:
 def test_within_query_auc_all_at_once_equals_one_query_at_a_time() -> None:
     import numpy as np
 
-    from seemingly.explain.relations_summary import _auc, _within_query_auc
+    from seemingly.explain.relations_summary import _auc_setup, _weighted_auc, _within_query_auc
+
+    def _auc(y: np.ndarray, s: np.ndarray) -> float:  # one query, unit weights
+        return _weighted_auc(*_auc_setup(y, s), np.ones(len(y)))
 
     rng = np.random.default_rng(4)
     q = rng.integers(0, 300, 5000)

@@ -94,10 +94,6 @@ def _weighted_auc(inverse: np.ndarray, pos: np.ndarray, n_groups: int,
     return float((wp * (below + 0.5 * wn)).sum() / denom) if denom > 0 else float("nan")
 
 
-def _auc(y: np.ndarray, s: np.ndarray) -> float:
-    return _weighted_auc(*_auc_setup(y, s), np.ones(len(y)))
-
-
 def _bootstrap_auc(codes: np.ndarray, n_q: int, inverse: np.ndarray, pos: np.ndarray,
                    n_groups: int, n_boot: int, seed: int, chunk: int = 100) -> np.ndarray:
     """:func:`_weighted_auc` of ``n_boot`` query-bootstrap replicates (a replicate draws the
@@ -132,10 +128,11 @@ def _bootstrap_auc(codes: np.ndarray, n_q: int, inverse: np.ndarray, pos: np.nda
 
 
 def _within_query_auc(q: np.ndarray, pos: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """:func:`_auc` of every query at once (``q``: query codes 0..n-1, in the order of the
+    """The AUC of every query at once (``q``: query codes 0..n-1, in the order of the
     result): tie groups are runs of equal (query, value) after one sort, and a group's
     negatives below are counted from its query's first group. Counts are whole numbers and
-    halves, so the sums are exact and each query's AUC equals the one-query function's."""
+    halves, so the sums are exact and each query's AUC equals :func:`_weighted_auc` of that
+    query alone."""
     order = np.lexsort((v, q))
     qs, vs, ps = q[order], v[order], pos[order]
     new = np.r_[True, (qs[1:] != qs[:-1]) | (vs[1:] != vs[:-1])]
