@@ -71,8 +71,7 @@ class Context:
     made: dict[str, BaseModel] = field(default_factory=dict)
     #: blocks computed beside another stage (labels beside the trade-off's fits): the
     #: block's builder takes the result, or the exception, from here
-    beside: dict[str, Future[tuple[BaseModel | None, list[str]]]] = field(
-        default_factory=dict)
+    beside: dict[str, Future[tuple[LabelsBlock, list[str]]]] = field(default_factory=dict)
 
     def require(self, block: str, *tables: str) -> bool:
         """True when the store has ``tables``; otherwise record why ``block`` is skipped."""
@@ -250,7 +249,7 @@ def _labels(ctx: Context) -> LabelsBlock | None:
             return None
         block, warnings = _labels_block(ctx, ctx.fitted[1] if ctx.fitted is not None else None)
     ctx.warnings.extend(warnings)
-    return block  # type: ignore[return-value]
+    return block
 
 
 def _labels_block(ctx: Context, data: ModelData | None) -> tuple[LabelsBlock, list[str]]:
