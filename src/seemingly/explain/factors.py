@@ -46,6 +46,14 @@ from ibis import _
 
 from seemingly.config import AnalysisSettings, HypothesisSettings
 from seemingly.explain.relations import copurchase_lift, purchase_baskets, semantic_similarity
+from seemingly.store.history import (
+    CELL_KEYS,
+    offer_purchases,
+    offer_rows,
+    stored_history_cells,
+    sum_cells,
+    with_history,
+)
 
 if TYPE_CHECKING:
     from seemingly.store import StoreLike
@@ -101,6 +109,7 @@ def offer_factor_table(
         orders=orders,
         settings=settings.hypotheses,
         cells=cells,
+        stored_cells=stored_history_cells(store) if cells else None,
     )
 
 
@@ -192,9 +201,7 @@ class _Parts:
 
     pairs: ir.Table  # per judged (query, product): relevant, category, brand, price & relations
     pop: ir.Table  # per catalog product: pop_n, pop_keep, pop_drop
-    first_buy: ir.Table  # per (user, product): first purchase time
-    first_brand: ir.Table  # per (user, brand): first purchase time
-    brands: ir.Table  # product_id -> brand (non-null)
+    purchases: ir.Table  # every purchase once: user_id, product_id, timestamp
     source: str
     warnings: tuple[str, ...]
 
@@ -211,26 +218,16 @@ def _parts(
     rel = relevance.select("query", "product_id", "relevant")
     relevant = rel.filter(_.relevant)
 
-    buys = offers.filter(_.purchased).select("user_id", "product_id", "timestamp")
-    if orders is not None:
-        # Order histories often hold the search purchases too (the simulator writes each one
-        # as an order). Counted twice, an offer's own purchase would survive the leave-one-out
-        # popularity and sit in the baskets its co-purchase relation is read from; so an order
-        # row matching an offer purchase (user, product, timestamp) is that same purchase.
-        # (the select makes it one node, so the SQL computes the anti-join once for both
-        # uses below instead of once each)
-        outside = orders.anti_join(buys, ["user_id", "product_id", "timestamp"]).select(
-            *orders.columns
-        )
-        purchases = buys.union(outside.select("user_id", "product_id", "timestamp"))
+    bought = offer_purchases(offers, orders)
+    if bought.outside is not None:
         baskets = purchase_baskets(
-            outside, basket=settings.copurchase_basket, window_days=settings.copurchase_window_days
+            bought.outside, basket=settings.copurchase_basket,
+            window_days=settings.copurchase_window_days,
         )
         source = "orders"
     else:
-        purchases = buys
         baskets = purchase_baskets(
-            buys, basket="user_window", window_days=settings.copurchase_window_days
+            bought.buys, basket="user_window", window_days=settings.copurchase_window_days
         )
         source = "offer purchases (user window)"
         warnings.append(
@@ -258,40 +255,12 @@ def _parts(
     pairs = pairs.left_join(rels, ["query", "product_id"]).select(
         *pairs.columns, "semantic", "copurchase"
     )
-    brands = prod.filter(_.brand.notnull()).select("product_id", "brand")
-    first_buy = purchases.group_by(["user_id", "product_id"]).agg(first_buy=_.timestamp.min())
-    # a brand's first purchase is the earliest first purchase of any of its products: grouping
-    # the (user, product) firsts again is cheaper than a second pass over every purchase
-    first_brand = (
-        first_buy.join(brands, "product_id")
-        .group_by(["user_id", "brand"])
-        .agg(first_brand=_.first_buy.min())
-    )
     return _Parts(
         pairs=pairs,
-        pop=_popularity(purchases, products),
-        first_buy=first_buy,
-        first_brand=first_brand,
-        brands=brands,
+        pop=_popularity(bought.all, products),
+        purchases=bought.all,
         source=source,
         warnings=tuple(warnings),
-    )
-
-
-def _with_history(offers: ir.Table, parts: _Parts) -> ir.Table:
-    """Offers (user_id, product_id, timestamp, ...) plus ``history`` and ``history_brand``.
-
-    The only joins made once per offer: whether the user bought the product, or its brand,
-    strictly before the offer depends on the offer's own timestamp.
-    """
-    cols = offers.columns
-    x = offers.left_join(parts.first_buy, ["user_id", "product_id"]).select(
-        *cols, history=(_.first_buy < _.timestamp).fill_null(False).cast("int64")
-    )
-    x = x.left_join(parts.brands, "product_id").select(*cols, "history", "brand")
-    return x.left_join(parts.first_brand, ["user_id", "brand"]).select(
-        *cols, "history",
-        history_brand=(_.first_brand < _.timestamp).fill_null(False).cast("int64"),
     )
 
 
@@ -315,6 +284,28 @@ def _finish(table: ir.Table, parts: _Parts, settings: HypothesisSettings) -> ir.
     return x.mutate(length_bin=length_bin)
 
 
+def _offer_history(offers: ir.Table, products: ir.Table, parts: _Parts, cells: bool,
+                   position_weights: ir.Table | None) -> ir.Table:
+    """Offers with their purchase history (summed into cells with ``cells=True``)."""
+    base = offer_rows(
+        offers,
+        **({} if cells else {"offer_id": _.offer_id}),
+        **({} if position_weights is None else {"position": _.position}),
+    )
+    if position_weights is not None:
+        cols = [c for c in base.columns if c != "position"]
+        base = base.left_join(position_weights, "position").select(
+            *cols, weight=_.weight.fill_null(1.0))
+    hist = with_history(base, parts.purchases, products)
+    if position_weights is None:
+        return sum_cells(hist) if cells else hist
+    if cells:
+        return sum_cells(hist, purchases_ipw=(_.purchased * _.weight).sum(),
+                         engagements_ipw=(_.engaged * _.weight).sum())
+    return hist.mutate(purchases_ipw=_.purchased * _.weight,
+                       engagements_ipw=_.engaged * _.weight)
+
+
 def build_offer_factors(
     *,
     offers: ir.Table,
@@ -324,6 +315,7 @@ def build_offer_factors(
     settings: HypothesisSettings | None = None,
     cells: bool = False,
     position_weights: ir.Table | None = None,
+    stored_cells: ir.Table | None = None,
 ) -> FactorTable:
     """Engine-generic core of :func:`offer_factors` on contract-shaped Ibis tables.
 
@@ -335,36 +327,21 @@ def build_offer_factors(
     per-offer work is one scan, the history joins and one group-by: what the hypothesis tests
     use, several times cheaper than the per-offer table on large logs.
 
+    ``stored_cells``: those cells as the store keeps them (:mod:`seemingly.store.history`,
+    written at ingest); with ``cells=True`` and no position weights they replace the per-offer
+    work, which then never runs.
+
     ``position_weights`` (columns ``position``, ``weight``; :mod:`seemingly.explain.position`)
     adds ``purchases_ipw`` and ``engagements_ipw``: each offer's outcome times the weight of
     its position (offers at an unlisted position weigh 1), summed like the counts.
     """
     settings = settings or HypothesisSettings()
     parts = _parts(offers, products, relevance, orders, settings)
-    base = offers.select(
-        "query", "user_id", "product_id", "timestamp", "query_length",
-        purchased=_.purchased.cast("int64"), engaged=(_.engaged | _.purchased).cast("int64"),
-        **({} if cells else {"offer_id": _.offer_id}),
-        **({} if position_weights is None else {"position": _.position}),
-    )
-    if position_weights is not None:
-        cols = [c for c in base.columns if c != "position"]
-        base = base.left_join(position_weights, "position").select(
-            *cols, weight=_.weight.fill_null(1.0))
-    hist = _with_history(base, parts)
-    weighted = {}
-    if position_weights is not None:
-        weighted = (
-            {"purchases_ipw": (_.purchased * _.weight).sum(),
-             "engagements_ipw": (_.engaged * _.weight).sum()} if cells
-            else {"purchases_ipw": _.purchased * _.weight,
-                  "engagements_ipw": _.engaged * _.weight})
+    if cells and position_weights is None and stored_cells is not None:
+        hist = stored_cells.select(*CELL_KEYS, "offers", "engagements")
+    else:
+        hist = _offer_history(offers, products, parts, cells, position_weights)
     if cells:
-        hist = hist.group_by(
-            ["query", "product_id", "query_length", "purchased", "history", "history_brand"]
-        ).agg(offers=_.count(), engagements=_.engaged.sum(), **weighted)
         hist = hist.mutate(purchases=_.purchased * _.offers)
-    elif weighted:
-        hist = hist.mutate(**weighted)
     table = _finish(hist, parts, settings)
     return FactorTable(table=table, copurchase_source=parts.source, warnings=parts.warnings)

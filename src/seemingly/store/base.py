@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 
 __all__ = ["StoreLike", "STORE_TABLES", "missing_table"]
 
-#: Every table a store can hold: the contract's plus the rejected rows and the report.
-STORE_TABLES = (*TABLES, "quarantine", "seemingly_meta")
+#: Every table a store can hold: the contract's, the rejected rows, the report and the
+#: purchase-history cells derived at ingest (:mod:`seemingly.store.history`).
+STORE_TABLES = (*TABLES, "quarantine", "seemingly_meta", "history_cells")
 
 
 @runtime_checkable

@@ -16,6 +16,7 @@ import duckdb
 from seemingly.contract import CONTRACT_VERSION, TABLES
 from seemingly.errors import ContractError
 from seemingly.store import stage
+from seemingly.store.history import HISTORY_TABLE, HISTORY_VERSION, write_history_cells
 from seemingly.store.ingest_report import IngestReport, TableReport
 from seemingly.store.rules import label_kind, missing_columns_error, parse_select
 from seemingly.store.sources import (
@@ -197,6 +198,7 @@ def build(
         if by_table.get(table):
             reports[table] = _load_table(con, table, by_table[table], warnings,
                                          earliest_timestamp)
+    has_cells = write_history_cells(con)
     report = IngestReport(
         contract_version=CONTRACT_VERSION,
         source=source_name,
@@ -210,6 +212,7 @@ def build(
         "report": report.to_dict(),
         "contract_version": CONTRACT_VERSION,
         "fingerprint": fingerprint,
+        **({HISTORY_TABLE: HISTORY_VERSION} if has_cells else {}),
     }
     con.executemany(
         "INSERT INTO seemingly_meta VALUES (?, ?)",

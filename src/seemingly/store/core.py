@@ -68,6 +68,20 @@ class Store:
             raise missing_table(self.path, name)
         return self.con.table(name)
 
+    def history_cells(self) -> ir.Table | None:
+        """The purchase-history cells written at ingest (:mod:`seemingly.store.history`), or
+        None for a store written before they existed or under another definition."""
+        from seemingly.store.history import HISTORY_TABLE, HISTORY_VERSION
+
+        if not self.has(HISTORY_TABLE):
+            return None
+        rows = self.con.con.execute(
+            "SELECT value FROM seemingly_meta WHERE key = ?", [HISTORY_TABLE]
+        ).fetchall()
+        if not rows or json.loads(rows[0][0]) != HISTORY_VERSION:
+            return None
+        return self.con.table(HISTORY_TABLE)
+
     def close(self) -> None:
         self.con.disconnect()
 

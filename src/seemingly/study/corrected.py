@@ -58,6 +58,13 @@ class CorrectedStore:
     def table(self, name: str) -> ir.Table:
         return self._judgments if name == "judgments" else self._store.table(name)
 
+    def history_cells(self) -> ir.Table | None:
+        """The wrapped store's purchase-history cells: they come from offers, orders and
+        products, none of which the corrected labels touch."""
+        from seemingly.store.history import stored_history_cells
+
+        return stored_history_cells(self._store)
+
     def close(self) -> None:  # the wrapped store belongs to the caller
         return None
 
