@@ -74,16 +74,19 @@ def pattern_frame(factors: ir.Table, settings: HypothesisSettings) -> pd.DataFra
         agg = rounded.group_by(list(PATTERN_KEYS)).agg(
             offers=_.count(), purchases=_.purchased.sum(), engagements=_.engaged.sum(), **sums
         )
-    frame = agg.to_pandas()
+    # Through Arrow: its text columns arrive dictionary-encoded as pandas categoricals, and no
+    # Python string is made per row (the frame has hundreds of thousands of patterns).
+    frame = agg.to_pyarrow().to_pandas(strings_to_categorical=True)
     frame["relevant"] = frame["relevant"].astype(bool)
     for col in ("offers", "purchases", "engagements", "history", "history_brand"):
         frame[col] = frame[col].astype("int64")
     for col in ("popularity", "popularity_log2", "price_ratio", "semantic", "copurchase", *ipw):
         frame[col] = frame[col].astype("float64")
-    # a stable row order makes every fit reproducible bit for bit
-    frame = frame.sort_values(list(PATTERN_KEYS), na_position="last").reset_index(drop=True)
-    # Text keys as categoricals: every fit groups and compares them many times, and codes make
-    # that an integer operation instead of a Python-string one.
+    # Text keys as categoricals with sorted categories: every fit groups and compares them
+    # many times, and codes make that an integer operation instead of a Python-string one;
+    # sorted, their codes order rows as the strings do.
     for col in ("query", "category", "length_bin"):
-        frame[col] = frame[col].astype("category")
-    return frame
+        cats = frame[col].astype("category").cat
+        frame[col] = cats.reorder_categories(sorted(cats.categories))
+    # a stable row order makes every fit reproducible bit for bit
+    return frame.sort_values(list(PATTERN_KEYS), na_position="last").reset_index(drop=True)
