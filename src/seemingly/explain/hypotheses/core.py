@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from seemingly.config import AnalysisSettings, HypothesisSettings
 from seemingly.contract import OUTCOME_COUNTS
@@ -286,6 +288,67 @@ def _excluded(patterns: pd.DataFrame, n_offers: int | None, settings: Hypothesis
     }
 
 
+def _fit_outcome(patterns: pd.DataFrame, model_frame: pd.DataFrame, outcome: str, col: str,
+                 curves: dict[str, Any], settings: AnalysisSettings,
+                 warnings: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """Every fit of one outcome: the hypothesis -> (estimate, ci, p-value, direction, unit,
+    extra) entries, before Holm's adjustment across outcomes."""
+    hs, conf = settings.hypotheses, settings.confidence
+    raw: dict[str, dict[str, Any]] = {}
+    multi, info = (fit_multivariable(model_frame, col) if len(model_frame)
+                   else (None, {"categories_dropped": [], "terms_dropped": []}))
+    brand_fit, _ = (fit_multivariable(model_frame, col, history_col="history_brand")
+                    if len(model_frame) else (None, None))
+    model_info = {**info, "patterns": getattr(multi, "n_patterns", 0),
+                  "offers": getattr(multi, "n_trials", 0),
+                  "queries": getattr(multi, "n_clusters", 0)}
+    for hyp, (term, _col, _exp, unit) in _CONTINUOUS.items():
+        uni = fit_univariate(model_frame, col, (term,)) if len(model_frame) else None
+        main = _term(multi, term, conf) or {"estimate": None, "ci": None, "p_value": None,
+                                             "direction": "0"}
+        extra: dict[str, Any] = {"univariate": _term(uni, term, conf), "model": model_info}
+        if hyp == "personal_history":
+            brand = _term(brand_fit, "history", conf)
+            extra["brand"] = {
+                **(brand or {"estimate": None, "ci": None, "p_value": None, "direction": "0"}),
+                "unit": "log-odds, the user bought this brand before vs not (model with brand "
+                        "history in place of product history)",
+                "curve": curves["brand"][outcome]["irrelevant"],
+                "curve_relevant": curves["brand"][outcome]["relevant"],
+            }
+        if hyp == "copurchase_relation" and warnings:
+            extra["warnings"] = list(warnings)
+        raw[hyp] = {**main, "unit": unit, "extra": extra}
+    short, long = _term(multi, "short", conf), _term(multi, "long", conf)
+    uni_len = fit_univariate(model_frame, col, ("short", "long")) if len(model_frame) else None
+    u_short, u_long = _term(uni_len, "short", conf), _term(uni_len, "long", conf)
+    raw["query_length"] = {
+        **_length_summary(short, long),
+        "unit": f"log-odds vs medium queries ({hs.short_max + 1}-{hs.long_min - 1} tokens); "
+                "the top level is the weaker of short and long (both must be positive)",
+        "extra": {"short": short, "long": long, "model": model_info,
+                  "univariate": {**_length_summary(u_short, u_long),
+                                 "short": u_short, "long": u_long}},
+    }
+    tol = fit_tolerance(patterns, col, confidence=conf, seed=settings.seed)
+    adjusted = _adjusted_heterogeneity(multi)
+    cat_rows = _category_rows(patterns, col, tol, conf)
+    raw["category"] = {
+        "estimate": None if tol is None else tol.tau,
+        "ci": None if tol is None else list(tol.tau_ci),
+        "p_value": None if tol is None else tol.p_value,
+        "direction": "0" if tol is None else _direction(tol.tau),
+        "unit": "between-category SD of the log odds ratio (irrelevant vs relevant offer); "
+                "p-value: Wald test that every category's log odds ratio is equal",
+        "extra": {"categories": cat_rows,
+                  "heterogeneity": None if tol is None else
+                  {"statistic": tol.wald, "df": tol.df, "p_value": tol.p_value},
+                  "contrast": None if tol is None else _contrast(tol, hs, conf),
+                  "adjusted": adjusted},
+    }
+    return raw
+
+
 def analyze_patterns(
     patterns: pd.DataFrame,
     *,
@@ -301,59 +364,16 @@ def analyze_patterns(
     curves = _curves(patterns, hs, conf)
     excluded = _excluded(patterns, n_offers, hs)
 
-    raw: dict[str, dict[str, dict[str, Any]]] = {h: {} for h in HYPOTHESES}
-    for outcome, col in OUTCOME_COUNTS.items():
-        multi, info = (fit_multivariable(model_frame, col) if len(model_frame)
-                       else (None, {"categories_dropped": [], "terms_dropped": []}))
-        brand_fit, _ = (fit_multivariable(model_frame, col, history_col="history_brand")
-                        if len(model_frame) else (None, None))
-        model_info = {**info, "patterns": getattr(multi, "n_patterns", 0),
-                      "offers": getattr(multi, "n_trials", 0),
-                      "queries": getattr(multi, "n_clusters", 0)}
-        for hyp, (term, _col, _exp, unit) in _CONTINUOUS.items():
-            uni = fit_univariate(model_frame, col, (term,)) if len(model_frame) else None
-            main = _term(multi, term, conf) or {"estimate": None, "ci": None, "p_value": None,
-                                                 "direction": "0"}
-            extra: dict[str, Any] = {"univariate": _term(uni, term, conf), "model": model_info}
-            if hyp == "personal_history":
-                brand = _term(brand_fit, "history", conf)
-                extra["brand"] = {
-                    **(brand or {"estimate": None, "ci": None, "p_value": None, "direction": "0"}),
-                    "unit": "log-odds, the user bought this brand before vs not (model with brand "
-                            "history in place of product history)",
-                    "curve": curves["brand"][outcome]["irrelevant"],
-                    "curve_relevant": curves["brand"][outcome]["relevant"],
-                }
-            if hyp == "copurchase_relation" and warnings:
-                extra["warnings"] = list(warnings)
-            raw[hyp][outcome] = {**main, "unit": unit, "extra": extra}
-        short, long = _term(multi, "short", conf), _term(multi, "long", conf)
-        uni_len = fit_univariate(model_frame, col, ("short", "long")) if len(model_frame) else None
-        u_short, u_long = _term(uni_len, "short", conf), _term(uni_len, "long", conf)
-        raw["query_length"][outcome] = {
-            **_length_summary(short, long),
-            "unit": f"log-odds vs medium queries ({hs.short_max + 1}-{hs.long_min - 1} tokens); "
-                    "the top level is the weaker of short and long (both must be positive)",
-            "extra": {"short": short, "long": long, "model": model_info,
-                      "univariate": {**_length_summary(u_short, u_long),
-                                     "short": u_short, "long": u_long}},
-        }
-        tol = fit_tolerance(patterns, col, confidence=conf, seed=settings.seed)
-        adjusted = _adjusted_heterogeneity(multi)
-        cat_rows = _category_rows(patterns, col, tol, conf)
-        raw["category"][outcome] = {
-            "estimate": None if tol is None else tol.tau,
-            "ci": None if tol is None else list(tol.tau_ci),
-            "p_value": None if tol is None else tol.p_value,
-            "direction": "0" if tol is None else _direction(tol.tau),
-            "unit": "between-category SD of the log odds ratio (irrelevant vs relevant offer); "
-                    "p-value: Wald test that every category's log odds ratio is equal",
-            "extra": {"categories": cat_rows,
-                      "heterogeneity": None if tol is None else
-                      {"statistic": tol.wald, "df": tol.df, "p_value": tol.p_value},
-                      "contrast": None if tol is None else _contrast(tol, hs, conf),
-                      "adjusted": adjusted},
-        }
+    # The two outcomes' fits share nothing but the read-only frames: one thread each. Their
+    # array work releases the GIL, and BLAS stays single-threaded for the whole section (see
+    # ``stats.fit_clustered_logit``), so each fit's arithmetic is the same as run alone.
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(
+            max_workers=len(OUTCOME_COUNTS)) as pool:
+        futures = {outcome: pool.submit(_fit_outcome, patterns, model_frame, outcome, col, curves,
+                                        settings, warnings)
+                   for outcome, col in OUTCOME_COUNTS.items()}
+        by_outcome = {outcome: f.result() for outcome, f in futures.items()}
+    raw = {h: {o: by_outcome[o][h] for o in OUTCOME_COUNTS} for h in HYPOTHESES}
 
     keys = [(h, o) for h in HYPOTHESES for o in OUTCOME_COUNTS]
     adj = holm([raw[h][o]["p_value"] for h, o in keys])
