@@ -166,9 +166,11 @@ def _stage_ingest(a: argparse.Namespace) -> dict[str, Any]:
     report = ingest(a.data, a.db)
     seconds = time.perf_counter() - t
     offers = report.tables["offers"]
+    # the history cells the store keeps for the analysis (seemingly.store.history)
+    history = sum(s["s"] for s in profiler.statements if "history_cells AS" in s["sql"])
     return {"seconds": seconds, "accepted": offers.accepted, "quarantined": offers.quarantined,
             "store_mb": Path(a.db).stat().st_size / MB, "profile": profiler.summary(),
-            "settings": list(profiler.settings or ())}
+            "settings": list(profiler.settings or ()), "history_s": history}
 
 
 def _stage_ingest_floor(a: argparse.Namespace) -> dict[str, Any]:
@@ -205,15 +207,23 @@ def _stage_analysis(a: argparse.Namespace) -> dict[str, Any]:
     raw.execute("SET enable_progress_bar = false")
     raw.execute("PRAGMA enable_profiling = 'no_output'")
     profiler = _Profiler()
-    real_execute = Backend.execute
 
-    def execute(self: Any, expr: Any, *args: Any, **kwargs: Any) -> Any:
-        t = time.perf_counter()
-        out = real_execute(self, expr, *args, **kwargs)
-        profiler.record(self.con, "ibis: " + self.compile(expr)[:200], time.perf_counter() - t)
-        return out
+    def timed(real: Any) -> Any:
+        def run(self: Any, expr: Any, *args: Any, **kwargs: Any) -> Any:
+            t = time.perf_counter()
+            out = real(self, expr, *args, **kwargs)
+            profiler.record(self.con, "ibis: " + self.compile(expr)[:200],
+                            time.perf_counter() - t)
+            return out
+        return run
 
-    Backend.execute = execute  # type: ignore[method-assign]
+    # the pattern frame comes through to_pyarrow, the smaller results through execute
+    Backend.execute = timed(Backend.execute)  # type: ignore[method-assign]
+    Backend.to_pyarrow = timed(Backend.to_pyarrow)  # type: ignore[method-assign]
+    if a.fresh:
+        # as on a store without history cells (an older release's, or Spark): the analysis
+        # joins every offer to the purchases itself
+        type(store).history_cells = lambda self: None  # type: ignore[method-assign]
     t = time.perf_counter()
     res = hypotheses.fit_hypotheses(store)
     seconds = time.perf_counter() - t
@@ -351,16 +361,22 @@ def bench_size(n: int, run: int, work: Path, a: argparse.Namespace) -> dict[str,
         ing = _run("ingest", common, root)
         ing_floor = _run("ingest_floor", common, root)
         print(_row("ingest", ing, ing_floor,
-                   f"{ing['accepted']:,} offers accepted, store {ing['store_mb']:.0f} MB; "
+                   f"{ing['accepted']:,} offers accepted, store {ing['store_mb']:.0f} MB, "
+                   f"of which history cells {ing['history_s']:.1f} s; "
                    f"floor: CTAS of all 4 tables, {ing_floor['store_mb']:.0f} MB"), flush=True)
         ana = _run("analysis", common, root)
         ana_floor = _run("analysis_floor", common, root)
         print(_row("analysis", ana, ana_floor,
                    f"{ana['patterns']:,} patterns, {ana['supported']}/14 supported, "
                    f"block {ana['digest']}; floor: group by query, product"), flush=True)
+        fresh = _run("analysis", [*common, "--fresh"], root)
+        print(_row("analysis*", fresh, ana_floor,
+                   f"* without the store's history cells (joined in the analysis), block "
+                   f"{fresh['digest']}"), flush=True)
         print(f"  DuckDB settings of the ingest: memory_limit {ing['settings'][0]}, threads "
               f"{ing['settings'][1]}, temp_directory {ing['settings'][2]}", flush=True)
-        for line in (_profile_lines("ingest", ing) + _profile_lines("analysis", ana)):
+        for line in (_profile_lines("ingest", ing) + _profile_lines("analysis", ana)
+                     + _profile_lines("analysis*", fresh)):
             print(line, flush=True)
         if sim.get("top"):
             print("  profile simulate (cProfile, top 10 by cumulative time):", flush=True)
@@ -383,6 +399,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--stage", choices=sorted(STAGES), help=argparse.SUPPRESS)
     ap.add_argument("--result", help=argparse.SUPPRESS)
     ap.add_argument("--cprofile", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--fresh", action="store_true", help=argparse.SUPPRESS)
     for name in ("--n", "--data", "--db"):
         ap.add_argument(name, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
