@@ -13,9 +13,14 @@ For each size and run, on the same files:
   ``CREATE TABLE t AS SELECT * FROM read_parquet(...)`` of the same four tables (products,
   judgments, offers, orders) into a fresh DuckDB file, with the same DuckDB settings
   (goal: at most 3x);
+- ``ingest`` includes the purchase-history cells the store keeps for the analysis
+  (``seemingly.store.history``); their share is printed beside it;
 - ``analysis``: ``hypotheses.fit_hypotheses`` on the store (as bench_hypotheses does), next
   to the raw group-by pass (``group by query, product_id`` over every offer, counts and
-  sums, fetched) on the same store (goal: at most 6x at 10M).
+  sums, fetched) on the same store (goal: at most 6x at 10M);
+- ``analysis*``: the same on the same store with its history cells ignored, as on a store
+  without them (an older release's, or Spark): the analysis then joins every offer to the
+  purchases itself. Both print the block's digest, which must be equal.
 
 Every stage and floor runs in its own child process: wall time of the timed section, CPU
 time (user + system of the child, every thread, from ``os.wait4``) and peak RSS (the child's
