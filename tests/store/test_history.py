@@ -116,3 +116,16 @@ def test_corrected_labels_keep_the_cells(sim_store: Path) -> None:
     with open_store(sim_store) as store:
         labels = pd.DataFrame({"query": ["q"], "product_id": ["p"], "relevant": [True]})
         assert CorrectedStore(store, labels).history_cells() is not None
+
+
+def test_validate_derives_no_cells(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from seemingly.store import build, validate
+
+    for name, frame in (("products", PRODUCTS), ("offers", OFFERS), ("orders", ORDERS)):
+        frame.to_parquet(tmp_path / f"{name}.parquet")
+
+    def refuse(con: object) -> bool:
+        raise AssertionError("validate keeps no store: nothing to derive")
+
+    monkeypatch.setattr(build, "write_history_cells", refuse)
+    assert validate(tmp_path).tables["offers"].accepted == 6

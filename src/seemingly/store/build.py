@@ -178,8 +178,10 @@ def build(
     fingerprint: str,
     ignored: list[str],
     earliest_timestamp: date = date(2000, 1, 1),
+    derived: bool = True,
 ) -> IngestReport:
-    """Validate ``sources`` and write the store tables and ``seemingly_meta`` into ``con``.
+    """Validate ``sources`` and write the store tables and ``seemingly_meta`` into ``con``;
+    with ``derived``, also the history cells the analysis reads (:mod:`.history`).
 
     Rows are staged in temp tables (kept in memory, spilled to the connection's
     ``temp_directory`` beyond ``memory_limit``), so the store file only receives final tables.
@@ -198,7 +200,7 @@ def build(
         if by_table.get(table):
             reports[table] = _load_table(con, table, by_table[table], warnings,
                                          earliest_timestamp)
-    has_cells = write_history_cells(con)
+    has_cells = derived and write_history_cells(con)
     report = IngestReport(
         contract_version=CONTRACT_VERSION,
         source=source_name,

@@ -134,6 +134,11 @@ def ingest(
     >>> report.tables["offers"].quarantined  # doctest: +SKIP
     0
     """
+    return _ingest(data, db_path, settings, derived=True)
+
+
+def _ingest(data: str | os.PathLike[str], db_path: str | os.PathLike[str],
+            settings: IngestSettings | None, *, derived: bool) -> IngestReport:
     src = Path(data)
     sources, ignored = discover(src)
     fp = fingerprint_files(src, sources)
@@ -147,15 +152,16 @@ def ingest(
         if src.is_file():
             con.execute(f"ATTACH {sql_str(str(src))} AS src (READ_ONLY)")
         return build(con, sources, source_name=str(src), fingerprint=fp, ignored=ignored,
-                     earliest_timestamp=earliest)
+                     earliest_timestamp=earliest, derived=derived)
 
     return _atomic_build(db, settings, fill, inputs=(src,))
 
 
 def validate(data: str | os.PathLike[str], settings: IngestSettings | None = None) -> IngestReport:
-    """Run every check of :func:`ingest` and return the report, keeping no store."""
+    """Run every check of :func:`ingest` and return the report, keeping no store (so not
+    deriving the analysis' history cells either)."""
     with tempfile.TemporaryDirectory(prefix="seemingly-validate-") as d:
-        return ingest(data, Path(d) / "store.duckdb", settings)
+        return _ingest(data, Path(d) / "store.duckdb", settings, derived=False)
 
 
 def open_data(
