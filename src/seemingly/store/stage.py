@@ -296,6 +296,8 @@ def quarantine_rows(
 
 
 def store_columns(table: str) -> list[tuple[str, str]]:
+    """A store table's (column, type) in order: the contract's, plus the offers' derived
+    ``query_length`` after ``query`` (both engines write this layout)."""
     cols = [(c.name, c.store_type) for c in TABLES[table].columns]
     if table == "offers":
         i = [n for n, _ in cols].index("query")

@@ -28,6 +28,7 @@ from seemingly.store.sources import Source, ignored_warnings, require_products
 from seemingly.store.spark.files import file_format, list_sources, read_files, with_rows
 from seemingly.store.spark.rules import label_kind, parse_columns, spark_type
 from seemingly.store.stage import REPAIRS as _REPAIRS
+from seemingly.store.stage import store_columns
 
 __all__ = ["SparkTables", "build_spark"]
 
@@ -43,14 +44,6 @@ class SparkTables:
     def unpersist(self) -> None:
         for df in (*self.frames.values(), *self.cached):
             df.unpersist()
-
-
-def _store_columns(table: str) -> list[tuple[str, str]]:
-    cols = [(c.name, c.store_type) for c in TABLES[table].columns]
-    if table == "offers":
-        i = [n for n, _ in cols].index("query")
-        cols.insert(i + 1, ("query_length", "INTEGER"))
-    return cols
 
 
 def _source_frame(spark: SparkSession, table: str, sources: list[tuple[int, Source]],
@@ -158,7 +151,7 @@ def _result(spark: SparkSession, table: str, src: DataFrame, products: DataFrame
 
 
 def _accepted(table: str, res: DataFrame) -> DataFrame:
-    exprs = {n: F.col(n) for n, _ in _store_columns(table)}
+    exprs = {n: F.col(n) for n, _ in store_columns(table)}
     if table == "products":
         exprs["category"] = F.coalesce("category", F.lit("unknown"))
     if table == "offers":
@@ -166,7 +159,7 @@ def _accepted(table: str, res: DataFrame) -> DataFrame:
         exprs["position"] = F.coalesce("position", F.lit(1))
         exprs["engaged"] = F.col("engaged") | F.col("purchased")
     return res.filter(F.col("_final") == "").select(
-        *(exprs[n].cast(spark_type(t)).alias(n) for n, t in _store_columns(table))
+        *(exprs[n].cast(spark_type(t)).alias(n) for n, t in store_columns(table))
     )
 
 
