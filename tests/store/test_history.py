@@ -129,3 +129,23 @@ def test_validate_derives_no_cells(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(build, "write_history_cells", refuse)
     assert validate(tmp_path).tables["offers"].accepted == 6
+
+
+def test_cells_come_from_the_accepted_tables_of_a_database_input(tmp_path: Path) -> None:
+    from seemingly.store import ingest
+
+    raw = duckdb.connect(str(tmp_path / "raw.duckdb"))
+    # raw queries the ingest normalises: the cells must hold the stored ones, not these
+    shouted = OFFERS.assign(query=OFFERS["query"].str.upper() + "  ")
+    for name, frame in (("products", PRODUCTS), ("offers", shouted), ("orders", ORDERS)):
+        raw.register("frame", frame)
+        raw.execute(f"CREATE TABLE {name} AS SELECT * FROM frame")
+        raw.unregister("frame")
+    raw.close()
+    ingest(tmp_path / "raw.duckdb", tmp_path / "store.duckdb")
+    with open_store(tmp_path / "store.duckdb") as store:
+        cells = store.history_cells()
+        assert cells is not None
+        got = cells.to_pandas()
+    assert set(got["query"]) == {"lego", "lego set for kids age five"}
+    assert got["offers"].sum() == 6 and got["history"].sum() == 1
