@@ -147,8 +147,10 @@ def write_history_cells(con: duckdb.DuckDBPyConnection) -> bool:
     import ibis
 
     backend = ibis.duckdb.from_connection(con)
+    # the store's own tables: an ingest from a DuckDB file has the input attached beside it
     names = {r[0] for r in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "
+        "AND database_name = current_database()").fetchall()}
     if "offers" not in names:
         return False
     orders = backend.table("orders") if "orders" in names else None
